@@ -1,0 +1,35 @@
+"""The JSON API at /api/v1/: one NinjaAPI, one router per app, errors mapped once."""
+
+from ninja import NinjaAPI
+
+from fixflow.core.api_support import SessionActorAuth, TokenAuth, install_error_handlers
+
+api = NinjaAPI(
+    title="Fixflow API",
+    version="1",
+    description="Work orders from request to invoice. Authenticate with a personal token "
+                "(`Authorization: Bearer ffx_…`) or the browser session (with the CSRF header). "
+                "Errors are application/problem+json with a stable `code`.",
+    auth=[TokenAuth(), SessionActorAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+
+
+def _mount() -> None:
+    from fixflow.assets.api import router as assets_router
+    from fixflow.core.api import router as core_router
+    from fixflow.customers.api import router as customers_router
+    from fixflow.inventory.api import router as inventory_router
+    from fixflow.service.api import router as service_router
+
+    api.add_router("", core_router)
+    api.add_router("", customers_router)
+    api.add_router("", assets_router)
+    api.add_router("", inventory_router)
+    api.add_router("", service_router)
+
+
+_mount()
