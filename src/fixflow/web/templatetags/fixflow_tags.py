@@ -60,5 +60,6 @@ def query(context, **kwargs):
             params.pop(key, None)
         else:
             params[key] = value
-    params.pop("cursor", None) if "cursor" not in kwargs else None
+    if "cursor" not in kwargs:
+        params.pop("cursor", None)  # a new filter or sort starts from the first page
     return "?" + urlencode(params, doseq=True) if params else "?"
