@@ -58,10 +58,15 @@ from .models import (
 # shared lookups, scoped to the actor's organization
 
 
-def _in_org(actor: Actor, model, pk, what: str, field: str):
+def _in_org(actor: Actor, model, pk, what: str, field: str, **scope):
+    """The row of the actor's organization (narrowed by ``scope``), or a validation error naming the field."""
     if pk in (None, ""):
         return None
-    obj = model.objects.filter(organization_id=actor.organization_id, pk=pk).first()
+    try:
+        int(pk)
+    except (TypeError, ValueError):
+        raise validation(f"Unknown {what} (id {pk}).", field=field) from None
+    obj = model.objects.filter(organization_id=actor.organization_id, pk=pk, **scope).first()
     if obj is None:
         raise validation(f"Unknown {what} (id {pk}).", field=field)
     return obj
@@ -111,14 +116,21 @@ class Location:
 
 
 def _location(actor: Actor, client_id, site_id, equipment_id) -> Location:
-    """Resolve client, site and equipment; they must belong together (and to the client user)."""
-    site = _in_org(actor, Site, site_id, "site", "site")
+    """Resolve client, site and equipment; they must belong together (and to the client user).
+
+    A client user's lookups are narrowed to their own client first, so the errors never name another
+    client's site or equipment.
+    """
+    own = actor.is_client
+    site = _in_org(actor, Site, site_id, "site", "site", **({"client_id": actor.client_id} if own else {}))
     if site is None:
         raise validation("Choose the site where the work is needed.", field="site")
-    client = _in_org(actor, Client, client_id, "client", "client") if client_id not in (None, "") else site.client
+    client = _in_org(actor, Client, client_id, "client", "client", **({"id": actor.client_id} if own else {})
+                     ) if client_id not in (None, "") else site.client
     if site.client_id != client.pk:
         raise validation(f"The site {site.name} does not belong to {client.name}.", field="site")
-    equipment = _in_org(actor, Equipment, equipment_id, "equipment", "equipment")
+    equipment = _in_org(actor, Equipment, equipment_id, "equipment", "equipment",
+                        **({"site__client_id": actor.client_id} if own else {}))
     if equipment is not None and equipment.site_id != site.pk:
         raise validation(f"{equipment.name} is not at {site.name}.", field="equipment")
     if actor.is_client and client.pk != actor.client_id:
@@ -158,9 +170,9 @@ def _is_assigned(actor: Actor, wo: WorkOrder) -> bool:
 
 def _locked_work_order(actor: Actor, work_order_id) -> WorkOrder:
     """The work order, locked FOR UPDATE, if the actor may see it; 404 otherwise."""
-    from .selectors import work_order_queryset
+    from .selectors import as_id, work_order_queryset
 
-    wo = work_order_queryset(actor=actor).select_for_update(of=("self",)).filter(pk=work_order_id).first()
+    wo = work_order_queryset(actor=actor).select_for_update(of=("self",)).filter(pk=as_id(work_order_id)).first()
     if wo is None:
         raise not_found("Work order")
     return wo
@@ -206,9 +218,9 @@ def work_request_create(*, actor: Actor, title: str, site_id, client_id=None, eq
 
 
 def _locked_request(actor: Actor, request_id) -> WorkRequest:
-    from .selectors import work_request_queryset
+    from .selectors import as_id, work_request_queryset
 
-    req = work_request_queryset(actor=actor).select_for_update(of=("self",)).filter(pk=request_id).first()
+    req = work_request_queryset(actor=actor).select_for_update(of=("self",)).filter(pk=as_id(request_id)).first()
     if req is None:
         raise not_found("Work request")
     return req
@@ -435,9 +447,14 @@ def work_order_update(*, actor: Actor, work_order_id, data: dict[str, Any],
         put("reports_equipment_down", bool(data["reports_equipment_down"]) and wo.equipment_id is not None)
     if "estimated_duration_minutes" in data:
         value = data["estimated_duration_minutes"]
-        if value not in (None, "") and int(value) <= 0:
+        try:
+            value = int(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            raise validation("Enter the estimated duration in whole minutes.",
+                             field="estimated_duration_minutes") from None
+        if value is not None and value <= 0:
             raise validation("The estimated duration must be more than zero.", field="estimated_duration_minutes")
-        put("estimated_duration_minutes", int(value) if value not in (None, "") else None)
+        put("estimated_duration_minutes", value)
     if "resolution_notes" in data:
         put("resolution_notes", _text(data["resolution_notes"], "resolution_notes", max_length=20000))
 
@@ -575,7 +592,7 @@ def work_order_transition(*, actor: Actor, work_order_id, to: str, reason: str =
         wo.closed_at, wo.closed_by = None, None
         if wo.billing_status == BillingStatus.TO_INVOICE:
             wo.billing_status = BillingStatus.NOT_BILLABLE
-    if source == Status.COMPLETED or source == Status.CLOSED:
+    if t.name == "reopen":  # a new resolution cycle; closing keeps who completed it and when
         wo.completed_at, wo.completed_by = None, None
     if target == Status.CANCELLED:
         wo.cancelled_at = when
@@ -740,7 +757,10 @@ def time_entry_create(*, actor: Actor, work_order_id, started_at: datetime | Non
     if ended_at is None and duration_minutes in (None, ""):
         raise validation("Enter the end time or the duration.", field="ended_at")
     if ended_at is None:
-        duration = int(duration_minutes)
+        try:
+            duration = int(duration_minutes)
+        except (TypeError, ValueError):
+            raise validation("Enter the duration in whole minutes.", field="duration_minutes") from None
         if duration <= 0 or duration > 24 * 60:
             raise validation("The duration must be between 1 minute and 24 hours.", field="duration_minutes")
         ended_at = started_at + timedelta(minutes=duration)
@@ -750,6 +770,8 @@ def time_entry_create(*, actor: Actor, work_order_id, started_at: datetime | Non
         raise validation("One entry cannot be longer than 24 hours; split it per day.", field="ended_at")
     if started_at > clock.now() + timedelta(minutes=5):
         raise validation("Time cannot be recorded in the future.", field="started_at")
+    if ended_at > clock.now() + timedelta(minutes=5):
+        raise validation("Time cannot be recorded in the future: the end has not happened yet.", field="ended_at")
     entry = TimeEntry.objects.create(
         organization_id=wo.organization_id, work_order=wo, technician=technician,
         kind=_choice(kind, TimeKind, "kind", TimeKind.LABOUR), started_at=started_at, ended_at=ended_at,
@@ -789,6 +811,7 @@ def timer_start(*, actor: Actor, work_order_id, kind: str = TimeKind.LABOUR,
 def timer_stop(*, actor: Actor, work_order_id, occurred_at: datetime | None = None) -> TimeEntry:
     """Stop the actor's running timer; it becomes a time entry with a duration."""
     wo = _locked_work_order(actor, work_order_id)
+    _require_recording(actor, wo)
     entry = TimeEntry.objects.select_for_update().filter(work_order=wo, technician=actor.user, ended_at=None).first()
     if entry is None:
         raise DomainError(ErrorCode.CONFLICT, "You have no running timer on this work order.")

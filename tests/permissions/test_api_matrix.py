@@ -1,0 +1,242 @@
+"""The API permission matrix: every operation of the OpenAPI schema × every kind of caller.
+
+Each operation needs a rule below; a new endpoint without one fails ``test_every_api_operation_has_a_rule``.
+Rules say which roles may use the operation. The others must be refused: 401 for anonymous callers,
+403/404 for members without the right (404 — never 403 — for objects outside their organization),
+and list endpoints must not leak rows of another client or organization.
+"""
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from fixflow.api import api
+
+from .scenario import PNG_1PX, build
+
+ROLES = ["anonymous", "other_org", "admin", "dispatcher", "technician", "technician2", "accountant", "requester",
+         "client_user", "other_client_user"]
+MEMBERS = frozenset(ROLES) - {"anonymous", "other_org"}
+OFFICE = frozenset({"admin", "dispatcher"})
+STAFF = frozenset({"admin", "dispatcher", "technician", "technician2", "accountant"})
+RECORD = frozenset({"admin", "dispatcher", "technician"})
+SEE_WORK_ORDER = MEMBERS - {"other_client_user"}
+SEE_REQUEST = frozenset({"admin", "dispatcher", "requester", "client_user"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset
+    target: str | None = None  # scenario id for {id}
+    body: object = None  # dict, or callable(ids) -> dict; "multipart" for a file upload
+    query: object = None  # dict or callable(ids)
+    success: str = "ok"  # "ok": 2xx for allowed roles; "authorized": the state may refuse (409), not the role
+    leaks: tuple[str, ...] = ()  # for lists: scenario ids that other clients / organizations must not see
+    extra: dict = field(default_factory=dict)
+
+
+def _now_minus(minutes: int) -> str:
+    return (timezone.now() - timedelta(minutes=minutes)).isoformat()
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/me"): Rule(MEMBERS),
+    ("GET", "/organization"): Rule(MEMBERS),
+    ("PATCH", "/organization"): Rule(frozenset({"admin"}), body={"name": "Renamed Org"}),
+    ("GET", "/clients"): Rule(MEMBERS, leaks=("client",)),
+    ("POST", "/clients"): Rule(OFFICE, body={"name": "New Co"}),
+    ("GET", "/clients/{id}"): Rule(MEMBERS - {"other_client_user"}, target="client"),
+    ("PATCH", "/clients/{id}"): Rule(OFFICE, target="client", body={"phone": "+49 30 1234"}),
+    ("DELETE", "/clients/{id}"): Rule(OFFICE, target="spare_client"),
+    ("GET", "/contacts"): Rule(STAFF | {"client_user", "other_client_user"}, leaks=("contact",)),
+    ("POST", "/contacts"): Rule(OFFICE, body=lambda i: {"client_id": i["client"], "name": "New contact"}),
+    ("GET", "/contacts/{id}"): Rule(STAFF | {"client_user"}, target="contact"),
+    ("PATCH", "/contacts/{id}"): Rule(OFFICE, target="contact", body={"phone": "+49 30 555"}),
+    ("DELETE", "/contacts/{id}"): Rule(OFFICE, target="spare_contact"),
+    ("GET", "/sites"): Rule(MEMBERS, leaks=("site",)),
+    ("POST", "/sites"): Rule(OFFICE, body=lambda i: {"client_id": i["client"], "name": "New site"}),
+    ("GET", "/sites/{id}"): Rule(MEMBERS - {"other_client_user"}, target="site"),
+    ("PATCH", "/sites/{id}"): Rule(OFFICE, target="site", body={"access_notes": "Key at the gate"}),
+    ("DELETE", "/sites/{id}"): Rule(OFFICE, target="spare_site"),
+    ("GET", "/equipment-categories"): Rule(MEMBERS, leaks=()),
+    ("POST", "/equipment-categories"): Rule(OFFICE, body={"name": "Lifts"}),
+    ("GET", "/equipment-categories/{id}"): Rule(MEMBERS, target="category"),
+    ("PATCH", "/equipment-categories/{id}"): Rule(OFFICE, target="category", body={"description": "x"}),
+    ("DELETE", "/equipment-categories/{id}"): Rule(OFFICE, target="spare_category"),
+    ("GET", "/equipment"): Rule(MEMBERS, leaks=("equipment",)),
+    ("POST", "/equipment"): Rule(OFFICE, body=lambda i: {"site_id": i["site"], "name": "Pump P9"}),
+    ("GET", "/equipment/{id}"): Rule(MEMBERS - {"other_client_user"}, target="equipment"),
+    ("PATCH", "/equipment/{id}"): Rule(OFFICE, target="equipment", body={"serial_number": "SN-1"}),
+    ("DELETE", "/equipment/{id}"): Rule(OFFICE, target="spare_equipment"),
+    ("GET", "/equipment/{id}/work-orders"): Rule(MEMBERS - {"other_client_user"}, target="equipment"),
+    ("GET", "/parts"): Rule(STAFF, leaks=("part",)),
+    ("POST", "/parts"): Rule(frozenset({"admin", "dispatcher", "accountant"}), body={"sku": "NEW-1", "name": "Gasket"}),
+    ("GET", "/parts/{id}"): Rule(STAFF, target="part"),
+    ("PATCH", "/parts/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="part",
+                                   body={"sale_price": "19.90"}),
+    ("DELETE", "/parts/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="spare_part"),
+    ("GET", "/templates"): Rule(STAFF, leaks=("template",)),
+    ("POST", "/templates"): Rule(OFFICE, body={"name": "Lift inspection", "checklist": [{"label": "Doors"}]}),
+    ("GET", "/templates/{id}"): Rule(STAFF, target="template"),
+    ("PATCH", "/templates/{id}"): Rule(OFFICE, target="template", body={"description": "Yearly"}),
+    ("GET", "/work-requests"): Rule(MEMBERS, leaks=("request",)),
+    ("POST", "/work-requests"): Rule(MEMBERS - {"other_client_user"},
+                                     body=lambda i: {"title": "Noise", "site_id": i["site"]}),
+    ("GET", "/work-requests/{id}"): Rule(SEE_REQUEST, target="request"),
+    ("POST", "/work-requests/{id}/reject"): Rule(OFFICE, target="request", body={"reason": "Not our contract"}),
+    ("POST", "/work-requests/{id}/duplicate"): Rule(OFFICE, target="request",
+                                                    body=lambda i: {"duplicate_of_id": i["other_request"]}),
+    ("POST", "/work-requests/{id}/convert"): Rule(OFFICE, target="request", body={}),
+    ("POST", "/work-requests/{id}/attachments"): Rule(SEE_REQUEST, target="request", body="multipart"),
+    ("GET", "/work-orders"): Rule(MEMBERS, leaks=("work_order",)),
+    ("POST", "/work-orders"): Rule(OFFICE, body=lambda i: {"title": "Check valve", "site_id": i["site"],
+                                                           "equipment_id": i["equipment"]}),
+    ("GET", "/work-orders/{id}"): Rule(SEE_WORK_ORDER, target="work_order"),
+    ("PATCH", "/work-orders/{id}"): Rule(OFFICE, target="work_order", body={"description": "More detail"}),
+    ("POST", "/work-orders/{id}/transitions"): Rule(RECORD, target="work_order",
+                                                    body={"to": "on_hold", "hold_reason": "waiting_for_parts"}),
+    ("GET", "/work-orders/{id}/transitions"): Rule(SEE_WORK_ORDER, target="work_order"),
+    ("GET", "/work-orders/{id}/timeline"): Rule(SEE_WORK_ORDER, target="work_order"),
+    ("POST", "/work-orders/{id}/follow-ups"): Rule(OFFICE, target="work_order", body={"reason": "Came back"},
+                                                   success="authorized"),
+    ("POST", "/work-orders/{id}/billing"): Rule(frozenset({"admin", "dispatcher", "accountant"}),
+                                                target="work_order",
+                                                body={"billing_status": "no_charge", "reason": "Goodwill"}),
+    ("GET", "/work-orders/{id}/checklist"): Rule(SEE_WORK_ORDER, target="work_order"),
+    ("PUT", "/work-orders/{id}/checklist/{item_id}"): Rule(RECORD, target="work_order", body={"value": "true"}),
+    ("GET", "/work-orders/{id}/planned-materials"): Rule(SEE_WORK_ORDER, target="work_order"),
+    ("POST", "/work-orders/{id}/planned-materials"): Rule(OFFICE, target="work_order",
+                                                          body=lambda i: {"part_id": i["part"], "quantity": "1"}),
+    ("DELETE", "/planned-materials/{id}"): Rule(OFFICE, target="planned_material"),
+    ("POST", "/work-orders/{id}/timer/start"): Rule(RECORD, target="work_order", body={}),
+    ("POST", "/work-orders/{id}/timer/stop"): Rule(RECORD, target="work_order", body={}, success="authorized"),
+    ("POST", "/work-orders/{id}/attachments"): Rule(RECORD | {"accountant", "requester", "client_user"},
+                                                    target="work_order", body="multipart"),
+    ("POST", "/work-orders/{id}/signature"): Rule(RECORD, target="work_order", body={
+        "image_png_base64": base64.b64encode(PNG_1PX).decode(), "signed_by_name": "Hans Meier"}),
+    ("GET", "/time-entries"): Rule(STAFF, leaks=("time_entry",)),
+    ("POST", "/time-entries"): Rule(RECORD, body=lambda i: {"work_order_id": i["work_order"],
+                                                            "started_at": _now_minus(90), "duration_minutes": 15}),
+    ("GET", "/time-entries/{id}"): Rule(STAFF, target="time_entry"),
+    ("DELETE", "/time-entries/{id}"): Rule(RECORD, target="time_entry"),
+    ("GET", "/part-usages"): Rule(STAFF, leaks=("part_usage",)),
+    ("POST", "/part-usages"): Rule(RECORD, body=lambda i: {"work_order_id": i["work_order"], "part_id": i["part"],
+                                                           "quantity": "1"}),
+    ("GET", "/part-usages/{id}"): Rule(STAFF, target="part_usage"),
+    ("DELETE", "/part-usages/{id}"): Rule(RECORD, target="part_usage"),
+    ("GET", "/notes"): Rule(MEMBERS, leaks=("note",)),
+    ("POST", "/notes"): Rule(SEE_WORK_ORDER - {"technician2"}, body=lambda i: {"work_order_id": i["work_order"],
+                                                                               "body": "Called the client"}),
+    ("GET", "/notes/{id}"): Rule(SEE_WORK_ORDER, target="note"),
+    ("GET", "/attachments"): Rule(MEMBERS, leaks=("attachment",)),
+    ("GET", "/attachments/{id}"): Rule(SEE_WORK_ORDER, target="attachment"),
+    ("GET", "/attachments/{id}/download"): Rule(SEE_WORK_ORDER, target="attachment"),
+}
+
+
+def _operations() -> list[tuple[str, str]]:
+    schema = api.get_openapi_schema()
+    ops = []
+    for path, methods in schema["paths"].items():
+        for method in methods:
+            ops.append((method.upper(), path.removeprefix("/api/v1")))
+    return sorted(ops)
+
+
+def test_every_api_operation_has_a_rule():
+    # given the operations the API serves
+    operations = set(_operations())
+    # then each has a rule, and no rule names an operation that is gone
+    assert operations - set(RULES) == set(), "add a rule to RULES for these new endpoints"
+    assert set(RULES) - operations == set(), "these rules name endpoints that no longer exist"
+
+
+def _url(path: str, rule: Rule, ids: dict) -> str:
+    url = "/api/v1" + path
+    if "{id}" in url:
+        url = url.replace("{id}", str(ids[rule.target]))
+    if "{item_id}" in url:
+        url = url.replace("{item_id}", str(ids["checklist_item"]))
+    return url
+
+
+def _call(client: Client, method: str, url: str, rule: Rule, ids: dict):
+    body = rule.body(ids) if callable(rule.body) else rule.body
+    if body == "multipart":
+        upload = SimpleUploadedFile("photo.png", PNG_1PX, content_type="image/png")
+        return client.post(url, {"file": upload, "caption": "Photo"})
+    if method == "GET":
+        query = rule.query(ids) if callable(rule.query) else (rule.query or {})
+        return client.get(url, query)
+    data = json.dumps(body if body is not None else {})
+    return getattr(client, method.lower())(url, data, content_type="application/json")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "path"), sorted(RULES))
+def test_api_operation_answers_each_caller_as_the_role_table_says(world, other_world, method, path, role):
+    # given the scenario and a caller
+    scenario = build(world, other_world)
+    rule = RULES[(method, path)]
+    client = Client()
+    if role != "anonymous":
+        client.force_login(scenario.actors[role].user)
+    # when
+    response = _call(client, method, _url(path, rule, scenario.ids), rule, scenario.ids)
+    status = response.status_code
+    detail = b"".join(response.streaming_content)[:300] if response.streaming else response.content[:300]
+    # then
+    if role == "anonymous":
+        assert status == 401, detail
+        assert response["Content-Type"].startswith("application/problem+json")
+    elif role in rule.allowed:
+        if rule.success == "ok":
+            assert 200 <= status < 300, (status, detail)
+        else:
+            assert status not in (401, 403, 404), (status, detail)
+        if rule.leaks and status == 200:
+            _assert_no_leak(role, rule, scenario, response)
+    elif role == "other_org":
+        # another tenant's objects do not exist for this caller; its own organization's lists and
+        # creations work as usual and show nothing of this one
+        if "{id}" in path:
+            assert status == 404, (status, detail)
+        elif status == 200 and rule.leaks:
+            _assert_no_leak(role, rule, scenario, response)
+    else:
+        assert status in (403, 404, 422), (status, detail)
+        if "{id}" in path and role in ("other_client_user",):
+            assert status in (403, 404), detail
+        assert response["Content-Type"].startswith("application/problem+json")
+
+
+def _assert_no_leak(role: str, rule: Rule, scenario, response) -> None:
+    if role not in ("other_client_user", "other_org"):
+        return
+    items = response.json().get("items", [])
+    seen = {item.get("id") for item in items}
+    for key in rule.leaks:
+        assert scenario.ids[key] not in seen, f"{role} can see {key} {scenario.ids[key]} of another client"
+
+
+@pytest.mark.parametrize(("method", "path"), [op for op in sorted(RULES) if RULES[op].leaks])
+def test_list_endpoints_hide_other_tenants_and_clients(world, other_world, method, path):
+    # given
+    scenario = build(world, other_world)
+    rule = RULES[(method, path)]
+    for role in ("other_org", "other_client_user"):
+        client = Client()
+        client.force_login(scenario.actors[role].user)
+        # when
+        response = _call(client, method, _url(path, rule, scenario.ids), rule, scenario.ids)
+        # then: either refused, or a page without the other client's rows
+        if response.status_code == 200:
+            _assert_no_leak(role, rule, scenario, response)
+        else:
+            assert response.status_code in (403, 404), response.content[:200]
