@@ -74,6 +74,12 @@ class SessionActorAuth(APIKeyCookie):
 
     param_name = settings.SESSION_COOKIE_NAME
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a session cookie there is nothing to protect: answer 401, not a CSRF failure.
+        if not request.COOKIES.get(self.param_name):
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
         actor = getattr(request, "actor", None)
         return actor or None
@@ -86,7 +92,12 @@ def actor_of(request: HttpRequest) -> Actor:
 # --- exception handlers -------------------------------------------------------------------------
 
 def _field_of(loc: list | tuple) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path", "header", "form", "file")]
+    # ("body", "payload", "site_id") -> "site_id"; ("file", "file") -> "file" (a field may share a source's name)
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form", "file"):
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0] == "payload":
+        parts = parts[1:]
     return ".".join(parts) or None
 
 
@@ -198,8 +209,7 @@ class IdempotencyMiddleware:
         actor = self._actor(request)
         if actor is None:
             return self.get_response(request)
-        body = request.body
-        fingerprint = hashlib.sha256(request.path.encode() + b"\n" + body).hexdigest()
+        fingerprint = self._fingerprint(request)
         try:
             with transaction.atomic():
                 row = IdempotencyKey.objects.create(organization_id=actor.organization_id, user=actor.user, key=key,
@@ -229,6 +239,24 @@ class IdempotencyMiddleware:
         IdempotencyKey.objects.filter(pk=row.pk).update(status_code=response.status_code,
                                                         response_body=response.content, response_headers=headers)
         return response
+
+    @staticmethod
+    def _fingerprint(request) -> str:
+        """A hash of the path and the body. Multipart bodies are hashed from the parsed fields and files:
+        ``request.body`` would refuse an upload larger than DATA_UPLOAD_MAX_MEMORY_SIZE."""
+        digest = hashlib.sha256(request.path.encode() + b"\n")
+        if request.content_type != "multipart/form-data":
+            digest.update(request.body)
+            return digest.hexdigest()
+        for name, values in sorted(request.POST.lists()):
+            digest.update(json.dumps([name, values]).encode())
+        for name, files in sorted(request.FILES.lists()):
+            for upload in files:
+                digest.update(json.dumps([name, upload.name, upload.size]).encode())
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
+        return digest.hexdigest()
 
     @staticmethod
     def _actor(request) -> Actor | None:

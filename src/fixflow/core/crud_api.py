@@ -61,16 +61,16 @@ def register_crud(router: Router, *, spec: EntitySpec, path: str, name: str, sch
         entities.entity_delete(spec, actor=actor_of(request), pk=id)
         return 204, None
 
-    router.add_api_operation(f"/{path}", ["GET"], list_, response=page_schema, url_name=f"{name}_list", tags=tags,
-                             summary=f"List {path.replace('-', ' ')}")
-    router.add_api_operation(f"/{path}", ["POST"], create, response={201: schema_out}, url_name=f"{name}_create",
-                             tags=tags, summary=f"Create a {spec.label}")
-    router.add_api_operation(f"/{path}/{{id}}", ["GET"], get, response=schema_out, url_name=f"{name}_get",
-                             tags=tags, summary=f"Get a {spec.label}")
-    router.add_api_operation(f"/{path}/{{id}}", ["PATCH"], patch, response=schema_out, url_name=f"{name}_patch",
-                             tags=tags, summary=f"Change a {spec.label} (send If-Match with its ETag)")
-    router.add_api_operation(f"/{path}/{{id}}", ["DELETE"], delete, response={204: None},
-                             url_name=f"{name}_delete", tags=tags, summary=f"Delete a {spec.label} not in use")
+    def add(route: str, method: str, view, verb: str, response, summary: str) -> None:
+        # operation_id = url_name: unique across entities, so the OpenAPI document stays valid
+        router.add_api_operation(route, [method], view, response=response, url_name=f"{name}_{verb}",
+                                 operation_id=f"{name}_{verb}", tags=tags, summary=summary)
+
+    add(f"/{path}", "GET", list_, "list", page_schema, f"List {path.replace('-', ' ')}")
+    add(f"/{path}", "POST", create, "create", {201: schema_out}, f"Create a {spec.label}")
+    add(f"/{path}/{{id}}", "GET", get, "get", schema_out, f"Get a {spec.label}")
+    add(f"/{path}/{{id}}", "PATCH", patch, "patch", schema_out, f"Change a {spec.label} (send If-Match with its ETag)")
+    add(f"/{path}/{{id}}", "DELETE", delete, "delete", {204: None}, f"Delete a {spec.label} not in use")
 
 
 class ListFilter(Schema):

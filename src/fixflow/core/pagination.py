@@ -11,9 +11,10 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 
 from .errors import DomainError, ErrorCode
@@ -55,9 +56,13 @@ def _decode(cursor: str, n: int) -> list[Any]:
             else:
                 out.append(v)
         return out
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
-        raise DomainError(ErrorCode.VALIDATION, "The cursor is not valid; start again from the first page.",
-                          field="cursor") from None
+    except (ValueError, TypeError, InvalidOperation, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
+        raise _invalid_cursor() from None
+
+
+def _invalid_cursor() -> DomainError:
+    return DomainError(ErrorCode.VALIDATION, "The cursor is not valid; start again from the first page.",
+                       field="cursor")
 
 
 def paginate(qs: QuerySet, *, ordering: list[str], cursor: str | None = None, limit: int = 50) -> Page:
@@ -82,7 +87,10 @@ def paginate(qs: QuerySet, *, ordering: list[str], cursor: str | None = None, li
                 same = Q(**{name: value})
             condition |= equal & after
             equal &= same
-        qs = qs.filter(condition)
+        try:  # a value of the wrong type for its column (a tampered cursor) fails when the lookup is built
+            qs = qs.filter(condition)
+        except (ValueError, TypeError, ValidationError):
+            raise _invalid_cursor() from None
     rows = list(qs[: limit + 1])
     next_cursor = None
     if len(rows) > limit:

@@ -65,9 +65,25 @@ def full_clean_or_raise(instance: models.Model, exclude: Iterable[str] | None = 
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             field, errors = next(iter(exc.error_dict.items()))
+            unique = _unique_violation(instance, errors) if field == "__all__" else None
+            if unique is not None:
+                raise validation(*unique) from exc
             message = " ".join(m for e in errors for m in e.messages)
             raise validation(message, field=None if field == "__all__" else field) from exc
         raise validation(" ".join(exc.messages)) from exc
+
+
+def _unique_violation(instance: models.Model, errors) -> tuple[str, str] | None:
+    """A unique-constraint error as (message, field): "There is already a client with this name."."""
+    for error in errors:
+        check = (error.params or {}).get("unique_check") if error.code in ("unique", "unique_together") else None
+        if not check:
+            continue
+        fields = [f for f in check if f not in ("organization", "client", "template", "work_order")] or list(check)
+        field = fields[-1]
+        label = instance._meta.get_field(field).verbose_name
+        return f"There is already a {instance._meta.verbose_name} with this {label}.", field
+    return None
 
 
 def check_version(instance: models.Model, expected_version: int | None) -> None:

@@ -1,3 +1,762 @@
-from ninja import Router
+"""Templates, work requests, work orders and what is recorded on them, in the API.
+
+Handlers parse input, call one service (writes) or selector (reads, scoped to the actor) and present
+the result; they hold no rules of their own. Transitions are sub-resources
+(``POST /work-orders/{id}/transitions``); every list is a keyset page ``{items, next_cursor}``.
+"""
+
+import base64
+import binascii
+from typing import Any
+
+from django.http import FileResponse, HttpRequest, HttpResponse
+from ninja import File, Form, Query, Router
+from ninja.files import UploadedFile
+
+from fixflow.core.api_support import actor_of, if_match_version, page_of, page_response, set_etag
+from fixflow.core.errors import DomainError, ErrorCode, not_found, validation
+from fixflow.core.pagination import Page
+
+from . import schemas, selectors, services
+from .choices import BillingStatus, Priority, RequestStatus, Status, WorkOrderType
+from .selectors import work_order_queryset
 
 router = Router()
+
+WORK_ORDERS = ["work orders"]
+RECORDING = ["work order recording"]
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _csv(values: list[str] | None, allowed, field: str) -> list[str]:
+    """Values of a list filter given repeated (``?status=a&status=b``) or comma-separated (``a,b``)."""
+    out = []
+    for value in values or []:
+        for part in str(value).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part not in allowed.values:
+                raise validation(
+                    f"{part!r} is not a valid {field.replace('_', ' ')}; use one of {', '.join(allowed.values)}.",
+                    field=field,
+                )
+            out.append(part)
+    return out
+
+
+def _user_filter(value: str | None, field: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if value == "me" or value.isdigit():
+        return value
+    raise validation(f"{field} must be a user id or 'me'.", field=field)
+
+
+def _work_order_out(request: HttpRequest, response: HttpResponse, pk: int):
+    wo = selectors.work_order_get(actor=actor_of(request), pk=pk)
+    set_etag(response, wo.version)
+    return wo
+
+
+def _created(response: HttpResponse, path: str) -> None:
+    response["Location"] = f"/api/v1/{path}"
+
+
+def _page(page: Page) -> dict[str, Any]:
+    return page_response(page)
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/templates",
+    response=page_of(schemas.TemplateOut),
+    url_name="template_list",
+    tags=["templates"],
+    summary="List work order templates",
+)
+def template_list(request: HttpRequest, filters: Query[schemas.TemplateFilter]):
+    params = filters.model_dump(exclude_none=True)
+    cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
+    return _page(selectors.template_list(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
+
+
+@router.post(
+    "/templates",
+    response={201: schemas.TemplateOut},
+    url_name="template_create",
+    tags=["templates"],
+    summary="Create a template with its checklist and parts",
+)
+def template_create(request: HttpRequest, payload: schemas.TemplateIn, response: HttpResponse):
+    actor = actor_of(request)
+    t = services.template_create(actor=actor, data=payload.model_dump())
+    t = selectors.template_get(actor=actor, pk=t.pk)
+    set_etag(response, t.version)
+    _created(response, f"templates/{t.pk}")
+    return 201, t
+
+
+@router.get(
+    "/templates/{id}",
+    response=schemas.TemplateOut,
+    url_name="template_get",
+    tags=["templates"],
+    summary="Get a template",
+)
+def template_get(request: HttpRequest, id: int, response: HttpResponse):  # noqa: A002
+    t = selectors.template_get(actor=actor_of(request), pk=id)
+    set_etag(response, t.version)
+    return t
+
+
+@router.patch(
+    "/templates/{id}",
+    response=schemas.TemplateOut,
+    url_name="template_patch",
+    tags=["templates"],
+    summary="Change a template (send If-Match); checklist and parts are replaced when given",
+)
+def template_patch(request: HttpRequest, id: int, payload: schemas.TemplatePatch, response: HttpResponse):  # noqa: A002
+    actor = actor_of(request)
+    data = payload.model_dump(exclude_unset=True)
+    for name in ("checklist", "parts"):
+        if name in data and data[name] is None:
+            data.pop(name)
+    services.template_update(actor=actor, pk=id, data=data, expected_version=if_match_version(request))
+    t = selectors.template_get(actor=actor, pk=id)
+    set_etag(response, t.version)
+    return t
+
+
+# --- work requests --------------------------------------------------------------------------------
+
+
+@router.get(
+    "/work-requests",
+    response=page_of(schemas.WorkRequestOut),
+    url_name="work_request_list",
+    tags=["work requests"],
+    summary="List work requests, newest first",
+)
+def work_request_list(request: HttpRequest, filters: Query[schemas.WorkRequestFilter]):
+    params = filters.model_dump(exclude_none=True)
+    cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
+    params["status"] = _csv(params.get("status"), RequestStatus, "status")
+    return _page(selectors.work_request_list(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
+
+
+@router.post(
+    "/work-requests",
+    response={201: schemas.WorkRequestDetailOut},
+    url_name="work_request_create",
+    tags=["work requests"],
+    summary="Report a problem (source: api)",
+)
+def work_request_create(request: HttpRequest, payload: schemas.WorkRequestIn, response: HttpResponse):
+    actor = actor_of(request)
+    req = services.work_request_create(actor=actor, source="api", **payload.model_dump())
+    req = selectors.work_request_get(actor=actor, pk=req.pk)
+    set_etag(response, req.version)
+    _created(response, f"work-requests/{req.pk}")
+    return 201, req
+
+
+@router.get(
+    "/work-requests/{id}",
+    response=schemas.WorkRequestDetailOut,
+    url_name="work_request_get",
+    tags=["work requests"],
+    summary="Get a work request",
+)
+def work_request_get(request: HttpRequest, id: int, response: HttpResponse):  # noqa: A002
+    req = selectors.work_request_get(actor=actor_of(request), pk=id)
+    set_etag(response, req.version)
+    return req
+
+
+@router.post(
+    "/work-requests/{id}/reject",
+    response=schemas.WorkRequestDetailOut,
+    url_name="work_request_reject",
+    tags=["work requests"],
+    summary="Turn a request down with a reason",
+)
+def work_request_reject(
+    request: HttpRequest,
+    id: int,
+    payload: schemas.WorkRequestRejectIn,  # noqa: A002
+    response: HttpResponse,
+):
+    actor = actor_of(request)
+    services.work_request_reject(actor=actor, request_id=id, reason=payload.reason)
+    return work_request_get(request, id, response)
+
+
+@router.post(
+    "/work-requests/{id}/duplicate",
+    response=schemas.WorkRequestDetailOut,
+    url_name="work_request_duplicate",
+    tags=["work requests"],
+    summary="Close a request as a duplicate of another one",
+)
+def work_request_duplicate(
+    request: HttpRequest,
+    id: int,
+    payload: schemas.WorkRequestDuplicateIn,  # noqa: A002
+    response: HttpResponse,
+):
+    services.work_request_mark_duplicate(
+        actor=actor_of(request), request_id=id, duplicate_of_id=payload.duplicate_of_id
+    )
+    return work_request_get(request, id, response)
+
+
+@router.post(
+    "/work-requests/{id}/convert",
+    response={201: schemas.WorkOrderOut},
+    url_name="work_request_convert",
+    tags=["work requests"],
+    summary="Accept a request and create its work order",
+)
+def work_request_convert(
+    request: HttpRequest,
+    id: int,
+    payload: schemas.WorkRequestConvertIn,  # noqa: A002
+    response: HttpResponse,
+):
+    wo = services.work_request_convert(actor=actor_of(request), request_id=id, **payload.model_dump())
+    _created(response, f"work-orders/{wo.pk}")
+    return 201, _work_order_out(request, response, wo.pk)
+
+
+@router.post(
+    "/work-requests/{id}/attachments",
+    response={201: schemas.AttachmentOut},
+    url_name="work_request_attachment_create",
+    tags=["work requests", "attachments"],
+    summary="Attach a file to a request (multipart/form-data)",
+)
+def work_request_attachment_create(
+    request: HttpRequest,
+    id: int,
+    response: HttpResponse,  # noqa: A002
+    file: File[UploadedFile],
+    caption: Form[str] = "",
+    is_client_visible: Form[bool | None] = None,
+):
+    att = services.attachment_add(
+        actor=actor_of(request), upload=file, work_request_id=id, caption=caption, is_client_visible=is_client_visible
+    )
+    _created(response, f"attachments/{att.pk}")
+    return 201, att
+
+
+# --- work orders ----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/work-orders",
+    response=page_of(schemas.WorkOrderSummaryOut),
+    url_name="work_order_list",
+    tags=WORK_ORDERS,
+    summary="List work orders (filters combine with AND)",
+)
+def work_order_list(request: HttpRequest, filters: Query[schemas.WorkOrderFilter]):
+    params = filters.model_dump(exclude_none=True)
+    cursor, limit, sort = params.pop("cursor", None), params.pop("limit", 50), params.pop("sort", "-created")
+    params["status"] = _csv(params.get("status"), Status, "status")
+    params["priority"] = _csv(params.get("priority"), Priority, "priority")
+    params["type"] = _csv(params.get("type"), WorkOrderType, "type")
+    params["billing_status"] = _csv(params.get("billing_status"), BillingStatus, "billing_status")
+    params["technician"] = _user_filter(params.get("technician"), "technician")
+    page = selectors.work_order_list(actor=actor_of(request), filters=params, sort=sort, cursor=cursor, limit=limit)
+    return _page(page)
+
+
+@router.post(
+    "/work-orders",
+    response={201: schemas.WorkOrderOut},
+    url_name="work_order_create",
+    tags=WORK_ORDERS,
+    summary="Create a work order (from a template when given)",
+)
+def work_order_create(request: HttpRequest, payload: schemas.WorkOrderIn, response: HttpResponse):
+    wo = services.work_order_create(actor=actor_of(request), **payload.model_dump())
+    _created(response, f"work-orders/{wo.pk}")
+    return 201, _work_order_out(request, response, wo.pk)
+
+
+@router.get(
+    "/work-orders/{id}",
+    response=schemas.WorkOrderOut,
+    url_name="work_order_get",
+    tags=WORK_ORDERS,
+    summary="Get a work order (its ETag is its version)",
+)
+def work_order_get(request: HttpRequest, id: int, response: HttpResponse):  # noqa: A002
+    return _work_order_out(request, response, id)
+
+
+@router.patch(
+    "/work-orders/{id}",
+    response=schemas.WorkOrderOut,
+    url_name="work_order_patch",
+    tags=WORK_ORDERS,
+    summary="Change details, planning or resolution notes (send If-Match with the ETag)",
+)
+def work_order_patch(
+    request: HttpRequest,
+    id: int,
+    payload: schemas.WorkOrderPatch,  # noqa: A002
+    response: HttpResponse,
+):
+    data = payload.model_dump(exclude_unset=True)
+    for name in ("is_billable", "reports_equipment_down"):
+        if name in data and data[name] is None:
+            raise validation(f"{name} must be true or false.", field=name)
+    if "helper_ids" in data and data["helper_ids"] is None:
+        data["helper_ids"] = []
+    services.work_order_update(
+        actor=actor_of(request), work_order_id=id, data=data, expected_version=if_match_version(request)
+    )
+    return _work_order_out(request, response, id)
+
+
+@router.post(
+    "/work-orders/{id}/transitions",
+    response=schemas.WorkOrderOut,
+    url_name="work_order_transition",
+    tags=WORK_ORDERS,
+    summary="Move the work order to another status (If-Match optional)",
+)
+def work_order_transition(
+    request: HttpRequest,
+    id: int,
+    payload: schemas.TransitionIn,  # noqa: A002
+    response: HttpResponse,
+):
+    services.work_order_transition(
+        actor=actor_of(request),
+        work_order_id=id,
+        to=payload.to,
+        reason=payload.reason,
+        hold_reason=payload.hold_reason,
+        resolution_notes=payload.resolution_notes,
+        expected_version=if_match_version(request),
+    )
+    return _work_order_out(request, response, id)
+
+
+@router.get(
+    "/work-orders/{id}/transitions",
+    response=page_of(schemas.TransitionOptionOut),
+    url_name="work_order_transition_options",
+    tags=WORK_ORDERS,
+    summary="The transitions you may take now, each with what still blocks it",
+)
+def work_order_transition_options(request: HttpRequest, id: int):  # noqa: A002
+    actor = actor_of(request)
+    wo = work_order_queryset(actor=actor).filter(pk=id).first()
+    if wo is None:
+        raise not_found("Work order")
+    items = [
+        {
+            "to": o.transition.target.value,
+            "name": o.transition.name,
+            "is_possible": o.is_possible,
+            "reason_required": o.transition.reason_required,
+            "hold_reason_required": "has_hold_reason" in o.transition.guards,
+            "unmet": [{"guard": p.guard, "message": p.message, "field": p.field} for p in o.problems],
+        }
+        for o in selectors.work_order_transition_options(actor=actor, work_order=wo)
+    ]
+    return {"items": items, "next_cursor": None}
+
+
+@router.get(
+    "/work-orders/{id}/timeline",
+    response=page_of(schemas.EventOut),
+    url_name="work_order_timeline",
+    tags=WORK_ORDERS,
+    summary="What happened to the work order, oldest first",
+)
+def work_order_timeline(request: HttpRequest, id: int, cursor: str | None = None, limit: int = 50):  # noqa: A002
+    return _page(selectors.work_order_event_list(actor=actor_of(request), work_order_id=id, cursor=cursor, limit=limit))
+
+
+@router.post(
+    "/work-orders/{id}/follow-ups",
+    response={201: schemas.WorkOrderOut},
+    url_name="work_order_follow_up",
+    tags=WORK_ORDERS,
+    summary="Create a follow-up (callback) work order for completed or closed work",
+)
+def work_order_follow_up(
+    request: HttpRequest,
+    id: int,
+    payload: schemas.FollowUpIn,  # noqa: A002
+    response: HttpResponse,
+):
+    wo = services.work_order_follow_up(actor=actor_of(request), work_order_id=id, reason=payload.reason)
+    _created(response, f"work-orders/{wo.pk}")
+    return 201, _work_order_out(request, response, wo.pk)
+
+
+@router.post(
+    "/work-orders/{id}/billing",
+    response=schemas.WorkOrderOut,
+    url_name="work_order_billing",
+    tags=WORK_ORDERS,
+    summary="Mark billable work as no_charge (with a reason) or back to to_invoice",
+)
+def work_order_billing(
+    request: HttpRequest,
+    id: int,
+    payload: schemas.BillingIn,  # noqa: A002
+    response: HttpResponse,
+):
+    services.work_order_set_billing(
+        actor=actor_of(request), work_order_id=id, billing_status=payload.billing_status, reason=payload.reason
+    )
+    return _work_order_out(request, response, id)
+
+
+@router.get(
+    "/work-orders/{id}/checklist",
+    response=page_of(schemas.ChecklistItemOut),
+    url_name="work_order_checklist",
+    tags=RECORDING,
+    summary="The work order's checklist with answers",
+)
+def work_order_checklist(request: HttpRequest, id: int, cursor: str | None = None, limit: int = 50):  # noqa: A002
+    return _page(selectors.checklist_list(actor=actor_of(request), work_order_id=id, cursor=cursor, limit=limit))
+
+
+@router.put(
+    "/work-orders/{id}/checklist/{item_id}",
+    response=schemas.ChecklistItemOut,
+    url_name="work_order_checklist_answer",
+    tags=RECORDING,
+    summary="Answer (or clear) one checklist item",
+)
+def work_order_checklist_answer(
+    request: HttpRequest,
+    id: int,
+    item_id: int,  # noqa: A002
+    payload: schemas.ChecklistAnswerIn,
+):
+    return services.checklist_answer(actor=actor_of(request), work_order_id=id, item_id=item_id, value=payload.value)
+
+
+@router.get(
+    "/work-orders/{id}/planned-materials",
+    response=page_of(schemas.PlannedMaterialOut),
+    url_name="planned_material_list",
+    tags=RECORDING,
+    summary="Materials planned for the work",
+)
+def planned_material_list(request: HttpRequest, id: int, cursor: str | None = None, limit: int = 50):  # noqa: A002
+    return _page(selectors.planned_material_list(actor=actor_of(request), work_order_id=id, cursor=cursor, limit=limit))
+
+
+@router.post(
+    "/work-orders/{id}/planned-materials",
+    response={201: schemas.PlannedMaterialOut},
+    url_name="planned_material_create",
+    tags=RECORDING,
+    summary="Plan a material (office roles)",
+)
+def planned_material_create(request: HttpRequest, id: int, payload: schemas.PlannedMaterialIn):  # noqa: A002
+    item = services.planned_material_add(actor=actor_of(request), work_order_id=id, **payload.model_dump())
+    item.refresh_from_db()  # the quantity as stored (quantized), the same as the list shows it
+    return 201, item
+
+
+@router.delete(
+    "/planned-materials/{id}",
+    response={204: None},
+    url_name="planned_material_delete",
+    tags=RECORDING,
+    summary="Remove a planned material",
+)
+def planned_material_delete(request: HttpRequest, id: int):  # noqa: A002
+    services.planned_material_remove(actor=actor_of(request), planned_material_id=id)
+    return 204, None
+
+
+@router.post(
+    "/work-orders/{id}/timer/start",
+    response={201: schemas.TimeEntryOut},
+    url_name="work_order_timer_start",
+    tags=RECORDING,
+    summary="Start your timer on the work order",
+)
+def work_order_timer_start(
+    request: HttpRequest,
+    id: int,
+    response: HttpResponse,  # noqa: A002
+    payload: schemas.TimerStartIn | None = None,
+):
+    entry = services.timer_start(actor=actor_of(request), work_order_id=id, kind=payload.kind if payload else "labour")
+    _created(response, f"time-entries/{entry.pk}")
+    return 201, entry
+
+
+@router.post(
+    "/work-orders/{id}/timer/stop",
+    response=schemas.TimeEntryOut,
+    url_name="work_order_timer_stop",
+    tags=RECORDING,
+    summary="Stop your running timer; it becomes a time entry",
+)
+def work_order_timer_stop(request: HttpRequest, id: int):  # noqa: A002
+    return services.timer_stop(actor=actor_of(request), work_order_id=id)
+
+
+@router.post(
+    "/work-orders/{id}/attachments",
+    response={201: schemas.AttachmentOut},
+    url_name="work_order_attachment_create",
+    tags=RECORDING + ["attachments"],
+    summary="Attach a photo or document (multipart/form-data)",
+)
+def work_order_attachment_create(
+    request: HttpRequest,
+    id: int,
+    response: HttpResponse,  # noqa: A002
+    file: File[UploadedFile],
+    caption: Form[str] = "",
+    is_client_visible: Form[bool | None] = None,
+):
+    att = services.attachment_add(
+        actor=actor_of(request), upload=file, work_order_id=id, caption=caption, is_client_visible=is_client_visible
+    )
+    _created(response, f"attachments/{att.pk}")
+    return 201, att
+
+
+@router.post(
+    "/work-orders/{id}/signature",
+    response=schemas.WorkOrderOut,
+    url_name="work_order_signature",
+    tags=RECORDING,
+    summary="Store the client's signature (base64 PNG) and the signer's name",
+)
+def work_order_signature(
+    request: HttpRequest,
+    id: int,
+    payload: schemas.SignatureIn,  # noqa: A002
+    response: HttpResponse,
+):
+    raw = payload.image_png_base64.strip()
+    if raw.startswith("data:"):
+        raw = raw.partition(",")[2]
+    try:
+        image = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise validation("image_png_base64 is not valid base64.", field="image_png_base64") from None
+    services.signature_capture(
+        actor=actor_of(request), work_order_id=id, image_png=image, signed_by_name=payload.signed_by_name
+    )
+    return _work_order_out(request, response, id)
+
+
+# --- time entries ---------------------------------------------------------------------------------
+
+
+@router.get(
+    "/time-entries",
+    response=page_of(schemas.TimeEntryOut),
+    url_name="time_entry_list",
+    tags=["time entries"],
+    summary="List time entries, newest first",
+)
+def time_entry_list(request: HttpRequest, filters: Query[schemas.TimeEntryFilter]):
+    params = filters.model_dump(exclude_none=True)
+    cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
+    params["technician"] = _user_filter(params.get("technician"), "technician")
+    return _page(selectors.time_entry_list(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
+
+
+@router.post(
+    "/time-entries",
+    response={201: schemas.TimeEntryOut},
+    url_name="time_entry_create",
+    tags=["time entries"],
+    summary="Record time: a start and an end, or a start and a duration",
+)
+def time_entry_create(request: HttpRequest, payload: schemas.TimeEntryIn, response: HttpResponse):
+    actor = actor_of(request)
+    entry = services.time_entry_create(actor=actor, **payload.model_dump())
+    _created(response, f"time-entries/{entry.pk}")
+    return 201, selectors.time_entry_get(actor=actor, pk=entry.pk)
+
+
+@router.get(
+    "/time-entries/{id}",
+    response=schemas.TimeEntryOut,
+    url_name="time_entry_get",
+    tags=["time entries"],
+    summary="Get a time entry",
+)
+def time_entry_get(request: HttpRequest, id: int):  # noqa: A002
+    return selectors.time_entry_get(actor=actor_of(request), pk=id)
+
+
+@router.delete(
+    "/time-entries/{id}",
+    response={204: None},
+    url_name="time_entry_delete",
+    tags=["time entries"],
+    summary="Remove a time entry recorded by mistake",
+)
+def time_entry_delete(request: HttpRequest, id: int):  # noqa: A002
+    services.time_entry_delete(actor=actor_of(request), time_entry_id=id)
+    return 204, None
+
+
+# --- part usages ----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/part-usages",
+    response=page_of(schemas.PartUsageOut),
+    url_name="part_usage_list",
+    tags=["part usages"],
+    summary="List parts used on work orders",
+)
+def part_usage_list(request: HttpRequest, filters: Query[schemas.PartUsageFilter]):
+    params = filters.model_dump(exclude_none=True)
+    cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
+    return _page(selectors.part_usage_list(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
+
+
+@router.post(
+    "/part-usages",
+    response={201: schemas.PartUsageOut},
+    url_name="part_usage_create",
+    tags=["part usages"],
+    summary="Record a part used (cost and price are copied from the catalogue)",
+)
+def part_usage_create(request: HttpRequest, payload: schemas.PartUsageIn, response: HttpResponse):
+    actor = actor_of(request)
+    usage = services.part_usage_create(actor=actor, **payload.model_dump())
+    _created(response, f"part-usages/{usage.pk}")
+    return 201, selectors.part_usage_get(actor=actor, pk=usage.pk)
+
+
+@router.get(
+    "/part-usages/{id}",
+    response=schemas.PartUsageOut,
+    url_name="part_usage_get",
+    tags=["part usages"],
+    summary="Get a part usage",
+)
+def part_usage_get(request: HttpRequest, id: int):  # noqa: A002
+    return selectors.part_usage_get(actor=actor_of(request), pk=id)
+
+
+@router.delete(
+    "/part-usages/{id}",
+    response={204: None},
+    url_name="part_usage_delete",
+    tags=["part usages"],
+    summary="Remove a part usage recorded by mistake",
+)
+def part_usage_delete(request: HttpRequest, id: int):  # noqa: A002
+    services.part_usage_delete(actor=actor_of(request), part_usage_id=id)
+    return 204, None
+
+
+# --- notes ----------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/notes",
+    response=page_of(schemas.NoteOut),
+    url_name="note_list",
+    tags=["notes"],
+    summary="List notes (client users and requesters see the client-visible ones)",
+)
+def note_list(request: HttpRequest, filters: Query[schemas.NoteFilter]):
+    params = filters.model_dump(exclude_none=True)
+    cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
+    return _page(selectors.note_list(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
+
+
+@router.post(
+    "/notes",
+    response={201: schemas.NoteOut},
+    url_name="note_create",
+    tags=["notes"],
+    summary="Add a note or finding to a work order",
+)
+def note_create(request: HttpRequest, payload: schemas.NoteIn, response: HttpResponse):
+    actor = actor_of(request)
+    note = services.note_create(actor=actor, **payload.model_dump())
+    _created(response, f"notes/{note.pk}")
+    return 201, selectors.note_get(actor=actor, pk=note.pk)
+
+
+@router.get("/notes/{id}", response=schemas.NoteOut, url_name="note_get", tags=["notes"], summary="Get a note")
+def note_get(request: HttpRequest, id: int):  # noqa: A002
+    return selectors.note_get(actor=actor_of(request), pk=id)
+
+
+# --- attachments ----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/attachments",
+    response=page_of(schemas.AttachmentOut),
+    url_name="attachment_list",
+    tags=["attachments"],
+    summary="List files on work orders and requests",
+)
+def attachment_list(request: HttpRequest, filters: Query[schemas.AttachmentFilter]):
+    params = filters.model_dump(exclude_none=True)
+    cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
+    return _page(selectors.attachment_list(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
+
+
+@router.get(
+    "/attachments/{id}",
+    response=schemas.AttachmentOut,
+    url_name="attachment_get",
+    tags=["attachments"],
+    summary="Get an attachment's metadata",
+)
+def attachment_get(request: HttpRequest, id: int):  # noqa: A002
+    return selectors.attachment_get(actor=actor_of(request), pk=id)
+
+
+@router.get(
+    "/attachments/{id}/download",
+    url_name="attachment_download",
+    tags=["attachments"],
+    summary="Download the file (Content-Disposition carries its original name)",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file, with its stored content type",
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def attachment_download(request: HttpRequest, id: int):  # noqa: A002
+    att = selectors.attachment_get(actor=actor_of(request), pk=id)
+    try:
+        handle = att.file.open("rb")
+    except FileNotFoundError:
+        raise DomainError(ErrorCode.NOT_FOUND, "The file is missing from storage.") from None
+    response = FileResponse(handle, as_attachment=True, filename=att.original_name, content_type=att.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-cache"
+    return response

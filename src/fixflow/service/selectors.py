@@ -30,6 +30,14 @@ from .models import (
 )
 
 
+def as_id(pk) -> int | None:
+    """``pk`` as an int, or None (which matches no row) when it is not an id: a bad id is a 404, not a 500."""
+    try:
+        return int(pk)
+    except (TypeError, ValueError):
+        return None
+
+
 def work_order_queryset(*, actor: Actor) -> QuerySet[WorkOrder]:
     qs = WorkOrder.objects.filter(organization_id=actor.organization_id)
     if actor.can("work_orders.view_all"):
@@ -140,7 +148,7 @@ def work_order_get(*, actor: Actor, pk) -> WorkOrder:
             Prefetch("part_usages", queryset=PartUsage.objects.select_related("part")),
             Prefetch("notes", queryset=notes), Prefetch("attachments", queryset=attachments), "follow_ups",
         )
-        .filter(pk=pk)
+        .filter(pk=as_id(pk))
         .first()
     )
     if wo is None:
@@ -184,7 +192,7 @@ def work_request_list(*, actor: Actor, filters: dict[str, Any] | None = None, cu
 def work_request_get(*, actor: Actor, pk) -> WorkRequest:
     req = (work_request_queryset(actor=actor).select_related("client", "site", "equipment", "requester",
                                                               "duplicate_of", "decided_by")
-           .prefetch_related("attachments").filter(pk=pk).first())
+           .prefetch_related("attachments").filter(pk=as_id(pk)).first())
     if req is None:
         raise not_found("Work request")
     return req
@@ -237,3 +245,301 @@ def accountant_home(*, actor: Actor) -> dict[str, Any]:
 def equipment_history(*, actor: Actor, equipment_id, cursor: str | None = None, limit: int = 50) -> Page:
     qs = work_order_queryset(actor=actor).filter(equipment_id=equipment_id).select_related("lead_technician")
     return paginate(qs, ordering=["-created_at"], cursor=cursor, limit=limit)
+
+
+# ---------------------------------------------------------------------------------------------
+# what the work request and work order pages offer in their forms, and a few page read models
+
+
+def assignable_users(*, actor: Actor) -> list:
+    """People who can lead or help on work: active technicians, dispatchers and admins of the organization."""
+    from fixflow.core.choices import Role
+    from fixflow.core.models import User
+
+    return list(User.objects.filter(
+        is_active=True, memberships__organization_id=actor.organization_id, memberships__is_active=True,
+        memberships__role__in=[Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN],
+    ).order_by("full_name", "id").distinct())
+
+
+def location_choices(*, actor: Actor) -> dict[str, list]:
+    """Active clients, sites and equipment the actor may report or plan work on (client users: their own)."""
+    from fixflow.assets.choices import EquipmentStatus
+    from fixflow.assets.models import Equipment
+    from fixflow.customers.models import Client, Site
+
+    clients = Client.objects.filter(organization_id=actor.organization_id, is_active=True)
+    sites = Site.objects.filter(organization_id=actor.organization_id, is_active=True, client__is_active=True)
+    equipment = (Equipment.objects.filter(organization_id=actor.organization_id, site__is_active=True)
+                 .exclude(status=EquipmentStatus.RETIRED))
+    if actor.is_client:
+        clients = clients.filter(pk=actor.client_id)
+        sites = sites.filter(client_id=actor.client_id)
+        equipment = equipment.filter(site__client_id=actor.client_id)
+    return {"clients": list(clients.order_by("name", "id")), "sites": list(sites.order_by("name", "id")),
+            "equipment": list(equipment.order_by("name", "id"))}
+
+
+def part_choices(*, actor: Actor) -> list:
+    """The active parts of the catalogue, for the part and material forms."""
+    from fixflow.inventory.models import Part
+
+    return list(Part.objects.filter(organization_id=actor.organization_id, is_active=True).order_by("name", "id"))
+
+
+def attachment_get(*, actor: Actor, pk) -> Attachment:
+    """An attachment the actor may download: its work order or request is in scope, and client users and
+    requesters only get the files marked visible to the client. NOT_FOUND otherwise."""
+    att = Attachment.objects.filter(organization_id=actor.organization_id, pk=pk).first()
+    if att is None:
+        raise not_found("Attachment")
+    if att.work_order_id is not None:
+        visible = work_order_queryset(actor=actor).filter(pk=att.work_order_id).exists()
+        if not actor.can("notes.internal") and not att.is_client_visible:
+            visible = False
+    else:
+        visible = work_request_queryset(actor=actor).filter(pk=att.work_request_id).exists()
+    if not visible:
+        raise not_found("Attachment")
+    return att
+
+
+def work_order_materials(*, work_order: WorkOrder) -> list[dict[str, Any]]:
+    """Planned materials next to what was used (matched by catalogue part, else by description).
+
+    Uses the prefetched ``planned_materials`` and ``part_usages`` of ``work_order_get``.
+    """
+    rows: dict[Any, dict[str, Any]] = {}
+
+    def key(item):
+        return ("part", item.part_id) if item.part_id else ("text", item.description.strip().lower())
+
+    for m in work_order.planned_materials.all():
+        row = rows.setdefault(key(m), {"description": m.description, "unit": m.unit, "planned": 0, "used": 0,
+                                       "planned_items": []})
+        row["planned"] += m.quantity
+        row["planned_items"].append(m)
+    for u in work_order.part_usages.all():
+        row = rows.setdefault(key(u), {"description": u.description, "unit": u.unit, "planned": 0, "used": 0,
+                                       "planned_items": []})
+        row["used"] += u.quantity
+    for row in rows.values():
+        row["is_planned"] = bool(row["planned_items"])
+        row["missing"] = max(row["planned"] - row["used"], 0)
+    return list(rows.values())
+
+
+def work_request_duplicate_candidates(*, actor: Actor, work_request: WorkRequest, limit: int = 100
+                                      ) -> list[WorkRequest]:
+    """Requests of the same client that this one may duplicate, newest first."""
+    return list(work_request_queryset(actor=actor).filter(client_id=work_request.client_id)
+                .exclude(pk=work_request.pk).select_related("site").order_by("-created_at", "-id")[:limit])
+
+
+# ---------------------------------------------------------------------------------------------
+# reads for the JSON API: every list is keyset-paginated, everything is narrowed to the actor.
+# (Imports are local so this block can be appended to without touching the module header.)
+
+# Timeline kinds that show internal effort and costs; hidden from client users and requesters.
+_INTERNAL_EVENT_KINDS = ("time", "time_removed", "part", "part_removed", "material", "attachment")
+
+
+def _require_visible_work_order(actor: Actor, work_order_id) -> None:
+    if not work_order_queryset(actor=actor).filter(pk=work_order_id).exists():
+        raise not_found("Work order")
+
+
+def template_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
+                  limit: int = 50) -> Page:
+    """Work order templates with their checklist and parts (office, technicians, accountants)."""
+    from fixflow.core.permissions import require
+
+    from .models import TemplatePart
+
+    require(actor, "templates.view")
+    filters = filters or {}
+    qs = template_queryset(actor=actor).prefetch_related(
+        "checklist_items", Prefetch("parts", queryset=TemplatePart.objects.select_related("part")))
+    if q := (filters.get("q") or "").strip():
+        qs = qs.filter(Q(name__icontains=q) | Q(description__icontains=q))
+    if filters.get("is_active") is not None:
+        qs = qs.filter(is_active=filters["is_active"])
+    if value := filters.get("type"):
+        qs = qs.filter(type=value)
+    return paginate(qs, ordering=["name"], cursor=cursor, limit=limit)
+
+
+def template_get(*, actor: Actor, pk) -> WorkOrderTemplate:
+    from fixflow.core.permissions import require
+
+    from .models import TemplatePart
+
+    require(actor, "templates.view")
+    t = (template_queryset(actor=actor)
+         .prefetch_related("checklist_items", Prefetch("parts", queryset=TemplatePart.objects.select_related("part")))
+         .filter(pk=pk).first())
+    if t is None:
+        raise not_found("Template")
+    return t
+
+
+def work_order_transition_options(*, actor: Actor, work_order: WorkOrder) -> list:
+    """The transitions the actor may take from the work order's status now, each with its unmet guards."""
+    from . import lifecycle
+    from .services import work_order_facts
+
+    return lifecycle.options(work_order_facts(actor, work_order))
+
+
+def work_order_event_list(*, actor: Actor, work_order_id, cursor: str | None = None, limit: int = 50) -> Page:
+    """The timeline of one work order, oldest first. Client users and requesters see no internal lines."""
+    _require_visible_work_order(actor, work_order_id)
+    qs = WorkOrderEvent.objects.filter(organization_id=actor.organization_id, work_order_id=work_order_id
+                                       ).select_related("actor")
+    if not actor.can("notes.internal"):
+        qs = qs.exclude(kind__in=_INTERNAL_EVENT_KINDS).exclude(kind="note", data__client_visible=False)
+    return paginate(qs, ordering=["recorded_at"], cursor=cursor, limit=limit)
+
+
+def checklist_list(*, actor: Actor, work_order_id, cursor: str | None = None, limit: int = 50) -> Page:
+    from .models import ChecklistAnswer
+
+    _require_visible_work_order(actor, work_order_id)
+    qs = ChecklistAnswer.objects.filter(organization_id=actor.organization_id, work_order_id=work_order_id
+                                        ).select_related("answered_by")
+    return paginate(qs, ordering=["position"], cursor=cursor, limit=limit)
+
+
+def planned_material_list(*, actor: Actor, work_order_id, cursor: str | None = None, limit: int = 50) -> Page:
+    from .models import PlannedMaterial
+
+    _require_visible_work_order(actor, work_order_id)
+    qs = PlannedMaterial.objects.filter(organization_id=actor.organization_id, work_order_id=work_order_id
+                                        ).select_related("part")
+    return paginate(qs, ordering=["id"], cursor=cursor, limit=limit)
+
+
+def _on_visible_work_orders(actor: Actor, qs: QuerySet) -> QuerySet:
+    if actor.can("work_orders.view_all"):
+        return qs
+    return qs.filter(work_order__in=work_order_queryset(actor=actor).values("pk"))
+
+
+def time_entry_queryset(*, actor: Actor) -> QuerySet[TimeEntry]:
+    """Time on the work orders the actor sees; only roles that may see effort and costs."""
+    from fixflow.core.permissions import require
+
+    require(actor, "work_orders.costs")
+    qs = TimeEntry.objects.filter(organization_id=actor.organization_id).select_related("technician")
+    return _on_visible_work_orders(actor, qs)
+
+
+def time_entry_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
+                    limit: int = 50) -> Page:
+    filters = filters or {}
+    qs = time_entry_queryset(actor=actor)
+    if value := filters.get("work_order"):
+        qs = qs.filter(work_order_id=value)
+    if tech := filters.get("technician"):
+        qs = qs.filter(technician_id=actor.user_id if tech == "me" else tech)
+    if value := filters.get("kind"):
+        qs = qs.filter(kind=value)
+    if value := filters.get("started_from"):
+        qs = qs.filter(started_at__gte=value)
+    if value := filters.get("started_to"):
+        qs = qs.filter(started_at__lt=value)
+    return paginate(qs, ordering=["-started_at"], cursor=cursor, limit=limit)
+
+
+def time_entry_get(*, actor: Actor, pk) -> TimeEntry:
+    entry = time_entry_queryset(actor=actor).filter(pk=pk).first()
+    if entry is None:
+        raise not_found("Time entry")
+    return entry
+
+
+def part_usage_queryset(*, actor: Actor) -> QuerySet[PartUsage]:
+    """Parts used on the work orders the actor sees (with cost and price): staff roles only."""
+    from fixflow.core.permissions import require
+
+    require(actor, "work_orders.costs")
+    qs = PartUsage.objects.filter(organization_id=actor.organization_id).select_related("part", "created_by")
+    return _on_visible_work_orders(actor, qs)
+
+
+def part_usage_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
+                    limit: int = 50) -> Page:
+    filters = filters or {}
+    qs = part_usage_queryset(actor=actor)
+    if value := filters.get("work_order"):
+        qs = qs.filter(work_order_id=value)
+    if value := filters.get("part"):
+        qs = qs.filter(part_id=value)
+    return paginate(qs, ordering=["created_at"], cursor=cursor, limit=limit)
+
+
+def part_usage_get(*, actor: Actor, pk) -> PartUsage:
+    usage = part_usage_queryset(actor=actor).filter(pk=pk).first()
+    if usage is None:
+        raise not_found("Part usage")
+    return usage
+
+
+def note_queryset(*, actor: Actor) -> QuerySet[WorkOrderNote]:
+    """Notes on the work orders the actor sees; client users and requesters only client-visible ones."""
+    qs = WorkOrderNote.objects.filter(organization_id=actor.organization_id).select_related("author")
+    if not actor.can("notes.internal"):
+        qs = qs.filter(is_client_visible=True)
+    return _on_visible_work_orders(actor, qs)
+
+
+def note_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
+              limit: int = 50) -> Page:
+    filters = filters or {}
+    qs = note_queryset(actor=actor)
+    if value := filters.get("work_order"):
+        qs = qs.filter(work_order_id=value)
+    return paginate(qs, ordering=["created_at"], cursor=cursor, limit=limit)
+
+
+def note_get(*, actor: Actor, pk) -> WorkOrderNote:
+    note = note_queryset(actor=actor).filter(pk=pk).first()
+    if note is None:
+        raise not_found("Note")
+    return note
+
+
+def attachment_queryset(*, actor: Actor) -> QuerySet[Attachment]:
+    """Files on the work orders and requests the actor sees (the same rule as ``attachment_get``): on work
+    orders, client users and requesters see only the files marked visible to the client."""
+    on_work_orders = Q(work_order__in=work_order_queryset(actor=actor).values("pk"))
+    if not actor.can("notes.internal"):
+        on_work_orders &= Q(is_client_visible=True)
+    on_requests = Q(work_order=None, work_request__in=work_request_queryset(actor=actor).values("pk"))
+    return (Attachment.objects.filter(organization_id=actor.organization_id)
+            .filter(on_work_orders | on_requests).select_related("uploaded_by"))
+
+
+def attachment_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
+                    limit: int = 50) -> Page:
+    filters = filters or {}
+    qs = attachment_queryset(actor=actor)
+    if value := filters.get("work_order"):
+        qs = qs.filter(work_order_id=value)
+    if value := filters.get("work_request"):
+        qs = qs.filter(work_request_id=value)
+    return paginate(qs, ordering=["created_at"], cursor=cursor, limit=limit)
+
+
+def work_order_history(*, actor: Actor, work_order: WorkOrder) -> list[WorkOrderEvent]:
+    """The timeline as the work order page shows it: ``work_order_timeline``, and for actors who may
+    not see internal notes and files (client users, requesters) without the events of internal
+    notes and internal attachments either (their names would otherwise show)."""
+    events = work_order_timeline(actor=actor, work_order=work_order)
+    if actor.can("notes.internal"):
+        return events
+    visible_files = set(Attachment.objects.filter(work_order=work_order, is_client_visible=True)
+                        .values_list("pk", flat=True))
+    return [e for e in events
+            if not (e.kind == "note" and not (e.data or {}).get("client_visible"))
+            and not (e.kind == "attachment" and (e.data or {}).get("attachment") not in visible_files)]

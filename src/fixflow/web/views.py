@@ -2,12 +2,11 @@
 
 from datetime import datetime, time, timedelta
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fixflow.core import clock
@@ -18,15 +17,8 @@ from fixflow.core.models import ApiToken, Membership
 from fixflow.core.services import api_token_create, api_token_revoke
 from fixflow.service import selectors as service_selectors
 
-from .helpers import actor_required, add_domain_error
-
-
-class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True,
-                                                                               "autocomplete": "email"}))
-
-    def clean_username(self):
-        return self.cleaned_data["username"].strip().lower()
+from .forms import EmailAuthenticationForm, TokenForm, call_service, failed_status
+from .helpers import actor_required
 
 
 class LoginView(auth_views.LoginView):
@@ -42,9 +34,9 @@ def switch_organization(request):
     try:
         org_id = int(request.POST.get("organization", ""))
     except ValueError:
-        return HttpResponseBadRequest("Choose an organization.")
+        return HttpResponseBadRequest(_("Choose an organization."))
     if not Membership.objects.filter(user=request.user, organization_id=org_id, is_active=True).exists():
-        messages.error(request, "You are not a member of that organization.")
+        messages.error(request, _("You are not a member of that organization."))
         return redirect("home")
     request.session[SESSION_ORGANIZATION_KEY] = org_id
     return redirect("home")
@@ -55,7 +47,8 @@ def home(request):
     actor = request.actor
     context = {"nav": "home"}
     tz = actor.organization.tzinfo
-    today = clock.now().astimezone(tz).date()
+    now = clock.now()
+    today = now.astimezone(tz).date()
     day_start = datetime.combine(today, time.min, tzinfo=tz)
     if actor.role in (Role.ADMIN, Role.DISPATCHER):
         context.update(service_selectors.dispatcher_home(actor=actor))
@@ -63,9 +56,12 @@ def home(request):
     elif actor.role == Role.TECHNICIAN:
         context.update(service_selectors.technician_home(actor=actor, day_start=day_start,
                                                          day_end=day_start + timedelta(days=1)))
+        context["today_date"] = today
         template = "web/home_technician.html"
     elif actor.role == Role.ACCOUNTANT:
         context.update(service_selectors.accountant_home(actor=actor))
+        for wo in context["to_invoice"]:
+            wo.days_waiting = (now - wo.closed_at).days if wo.closed_at else None
         template = "web/home_accountant.html"
     else:
         context["requests"] = service_selectors.work_request_list(actor=actor, limit=20).items
@@ -75,28 +71,27 @@ def home(request):
     return render(request, template, context)
 
 
-class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Name", help_text="What will use it, e.g. “nightly export script”.")
-
-
 @actor_required
 def api_tokens(request):
     actor = request.actor
     form = TokenForm(request.POST or None)
     raw = None
+    status = 200
     if request.method == "POST":
         if "revoke" in request.POST:
             try:
-                api_token_revoke(actor=actor, token_id=request.POST["revoke"])
-                messages.success(request, "Token revoked. Scripts using it stop working now.")
-            except DomainError as exc:
-                messages.error(request, exc.message)
+                api_token_revoke(actor=actor, token_id=int(request.POST["revoke"]))
+                messages.success(request, _("Token revoked. Scripts using it stop working now."))
+            except (DomainError, ValueError):
+                messages.error(request, _("Token not found."))
             return redirect("api_tokens")
         if form.is_valid():
-            try:
-                _token, raw = api_token_create(actor=actor, name=form.cleaned_data["name"])
+            created = call_service(form, lambda: api_token_create(actor=actor, name=form.cleaned_data["name"]))
+            if created:
+                raw = created[1]
                 form = TokenForm()
-            except DomainError as exc:
-                add_domain_error(form, exc)
+        if raw is None:
+            status = failed_status(request)
     tokens = ApiToken.objects.filter(organization_id=actor.organization_id, user=actor.user)
-    return render(request, "web/api_tokens.html", {"form": form, "tokens": tokens, "raw_token": raw})
+    return render(request, "web/api_tokens.html", {"form": form, "tokens": tokens, "raw_token": raw},
+                  status=status)

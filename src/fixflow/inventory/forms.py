@@ -1,0 +1,35 @@
+"""Forms of the parts catalogue pages (parse and show; the service validates and writes)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from fixflow.web.forms import ACTIVE_CHOICES, ListFilterForm, ServiceForm, plain_decimal
+
+from .models import Part
+
+
+class PartForm(ServiceForm):
+    layout = (("sku", "name"), ("unit", "barcode"), ("unit_cost", "sale_price"))
+
+    class Meta:
+        model = Part
+        fields = ["sku", "name", "unit", "barcode", "unit_cost", "sale_price", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("unit_cost", "sale_price"):
+            self.fields[name].widget.attrs.update({"step": "any", "inputmode": "decimal"})
+            if self.is_edit:
+                self.initial[name] = plain_decimal(getattr(self.instance, name), 2)
+        self.fields["unit_cost"].help_text = _("What one unit costs you, in %(currency)s.") % {
+            "currency": self.actor.organization.currency}
+        self.fields["sale_price"].help_text = _("What the client pays per unit, net, in %(currency)s.") % {
+            "currency": self.actor.organization.currency}
+
+
+class PartFilterForm(ListFilterForm):
+    active = forms.ChoiceField(label=_("Status"), choices=ACTIVE_CHOICES, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = _("SKU, name or barcode…")

@@ -1,0 +1,333 @@
+"""Tenancy and scope: another organization's ids are 404s everywhere; client users and requesters see
+only their own. The matrix is generated from the OpenAPI document, so a new endpoint cannot be forgotten."""
+
+import base64
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from fixflow.api import api as ninja_api
+from fixflow.core.models import Membership
+from fixflow.customers.models import Contact
+from fixflow.service import services
+from fixflow.service.models import ChecklistAnswer, WorkOrder
+from tests.factories import CategoryFactory, ChecklistItemFactory, PartFactory, TemplateFactory, WorkOrderFactory
+
+from .conftest import BASE, assert_problem, png_bytes
+
+PNG_B64 = base64.b64encode(png_bytes()).decode()
+
+# A valid body for every operation that takes an id, so the refusal comes from the scope check and not
+# from input validation. "file" marks a multipart upload.
+BODIES = {
+    ("GET", "/organization"): None,
+    ("GET", "/clients/{id}"): None,
+    ("PATCH", "/clients/{id}"): {},
+    ("DELETE", "/clients/{id}"): None,
+    ("GET", "/contacts/{id}"): None,
+    ("PATCH", "/contacts/{id}"): {},
+    ("DELETE", "/contacts/{id}"): None,
+    ("GET", "/sites/{id}"): None,
+    ("PATCH", "/sites/{id}"): {},
+    ("DELETE", "/sites/{id}"): None,
+    ("GET", "/equipment-categories/{id}"): None,
+    ("PATCH", "/equipment-categories/{id}"): {},
+    ("DELETE", "/equipment-categories/{id}"): None,
+    ("GET", "/equipment/{id}"): None,
+    ("PATCH", "/equipment/{id}"): {},
+    ("DELETE", "/equipment/{id}"): None,
+    ("GET", "/equipment/{id}/work-orders"): None,
+    ("GET", "/parts/{id}"): None,
+    ("PATCH", "/parts/{id}"): {},
+    ("DELETE", "/parts/{id}"): None,
+    ("GET", "/templates/{id}"): None,
+    ("PATCH", "/templates/{id}"): {"name": "Stolen"},
+    ("GET", "/work-requests/{id}"): None,
+    ("POST", "/work-requests/{id}/reject"): {"reason": "spam"},
+    ("POST", "/work-requests/{id}/duplicate"): {"duplicate_of_id": 1},
+    ("POST", "/work-requests/{id}/convert"): {},
+    ("POST", "/work-requests/{id}/attachments"): "file",
+    ("GET", "/work-orders/{id}"): None,
+    ("PATCH", "/work-orders/{id}"): {"title": "Stolen"},
+    ("POST", "/work-orders/{id}/transitions"): {"to": "cancelled", "reason": "x"},
+    ("GET", "/work-orders/{id}/transitions"): None,
+    ("GET", "/work-orders/{id}/timeline"): None,
+    ("POST", "/work-orders/{id}/follow-ups"): {"reason": "callback"},
+    ("POST", "/work-orders/{id}/billing"): {"billing_status": "no_charge", "reason": "goodwill"},
+    ("GET", "/work-orders/{id}/checklist"): None,
+    ("PUT", "/work-orders/{id}/checklist/{item_id}"): {"value": "pass"},
+    ("GET", "/work-orders/{id}/planned-materials"): None,
+    ("POST", "/work-orders/{id}/planned-materials"): {"description": "Oil", "quantity": "1"},
+    ("DELETE", "/planned-materials/{id}"): None,
+    ("POST", "/work-orders/{id}/timer/start"): {},
+    ("POST", "/work-orders/{id}/timer/stop"): {},
+    ("POST", "/work-orders/{id}/attachments"): "file",
+    ("POST", "/work-orders/{id}/signature"): {"image_png_base64": PNG_B64, "signed_by_name": "Eve"},
+    ("GET", "/time-entries/{id}"): None,
+    ("DELETE", "/time-entries/{id}"): None,
+    ("GET", "/part-usages/{id}"): None,
+    ("DELETE", "/part-usages/{id}"): None,
+    ("GET", "/notes/{id}"): None,
+    ("GET", "/attachments/{id}"): None,
+    ("GET", "/attachments/{id}/download"): None,
+}
+
+
+def _operations_with_ids() -> set[tuple[str, str]]:
+    schema = ninja_api.get_openapi_schema()
+    return {
+        (method.upper(), path.removeprefix(BASE))
+        for path, ops in schema["paths"].items()
+        for method in ops
+        if "{" in path
+    }
+
+
+def test_the_tenant_matrix_covers_every_operation_that_takes_an_id():
+    # then
+    missing = _operations_with_ids() - set(BODIES)
+    assert not missing, f"add these operations to BODIES: {sorted(missing)}"
+
+
+@pytest.fixture
+def foreign(other_world):
+    """One object of every kind in the other organization, recorded on a started work order."""
+    ow = other_world
+    template = TemplateFactory(organization=ow.org)
+    ChecklistItemFactory(template=template, label="Foreign step")
+    wo = services.work_order_create(
+        actor=ow.dispatcher,
+        site_id=ow.site.pk,
+        equipment_id=ow.equipment.pk,
+        template_id=template.pk,
+        title="Foreign work",
+    )
+    services.work_order_update(
+        actor=ow.dispatcher, work_order_id=wo.pk, data={"lead_technician_id": ow.technician.user_id}
+    )
+    services.work_order_transition(actor=ow.technician, work_order_id=wo.pk, to="in_progress")
+    part = PartFactory(organization=ow.org)
+    req = services.work_request_create(actor=ow.dispatcher, site_id=ow.site.pk, title="Foreign request")
+    upload = SimpleUploadedFile("secret.png", png_bytes(), "image/png")
+    ids = {
+        "/work-orders/": wo.pk,
+        "/work-requests/": req.pk,
+        "/templates/": template.pk,
+        "/time-entries/": services.time_entry_create(
+            actor=ow.technician,
+            work_order_id=wo.pk,
+            started_at=timezone.now() - timedelta(hours=2),
+            duration_minutes=30,
+        ).pk,
+        "/part-usages/": services.part_usage_create(
+            actor=ow.technician, work_order_id=wo.pk, part_id=part.pk, quantity=Decimal(1)
+        ).pk,
+        "/notes/": services.note_create(actor=ow.technician, work_order_id=wo.pk, body="Foreign note").pk,
+        "/attachments/": services.attachment_add(actor=ow.technician, upload=upload, work_order_id=wo.pk).pk,
+        "/planned-materials/": services.planned_material_add(
+            actor=ow.dispatcher, work_order_id=wo.pk, description="Oil", quantity=Decimal(1)
+        ).pk,
+        "/equipment/": ow.equipment.pk,
+        "/equipment-categories/": CategoryFactory(organization=ow.org).pk,
+        "/parts/": part.pk,
+        "/clients/": ow.client.pk,
+        "/contacts/": Contact.objects.create(organization=ow.org, client=ow.client, name="Foreign contact").pk,
+        "/sites/": ow.site.pk,
+        "item_id": ChecklistAnswer.objects.get(work_order=wo).pk,
+    }
+    return ids
+
+
+def _url(path: str, ids: dict) -> str:
+    prefix = next(p for p in ids if p != "item_id" and path.startswith(p) and path[len(p) :].startswith("{id}"))
+    return path.replace("{id}", str(ids[prefix])).replace("{item_id}", str(ids["item_id"]))
+
+
+def test_another_organizations_objects_are_404_for_every_operation(api, world, foreign, nothing_written):
+    # given an admin of this organization, who may do everything here
+    admin = api("admin")
+    foreign_versions = dict(WorkOrder.objects.values_list("pk", "version"))
+    with nothing_written():
+        for method, path in sorted(_operations_with_ids()):
+            url = _url(path, foreign)
+            body = BODIES[(method, path)]
+            # when
+            if body == "file":
+                r = admin.upload(url, {"file": SimpleUploadedFile("x.png", png_bytes(), "image/png")})
+            elif method == "GET":
+                r = admin.get(url)
+            elif method == "DELETE":
+                r = admin.delete(url)
+            else:
+                r = getattr(admin, method.lower())(url, body)
+            # then
+            assert r.status_code == 404, (method, url, r.status_code, r.content)
+            assert r.json()["code"] == "not_found"
+    assert dict(WorkOrder.objects.values_list("pk", "version")) == foreign_versions
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/work-orders",
+        "/work-requests",
+        "/templates",
+        "/time-entries",
+        "/part-usages",
+        "/notes",
+        "/attachments",
+        "/equipment",
+        "/equipment-categories",
+        "/parts",
+    ],
+)
+def test_lists_never_show_another_organizations_rows(api, world, foreign, path):
+    # when
+    r = api("admin").get(path)
+    # then
+    assert r.status_code == 200
+    ids = {item["id"] for item in r.json()["items"]}
+    foreign_id = foreign.get(path + "/")
+    assert foreign_id not in ids
+
+
+def test_filtering_a_list_by_a_foreign_work_order_finds_nothing(api, world, foreign):
+    # when
+    r = api("admin").get("/notes", {"work_order": foreign["/work-orders/"]})
+    # then
+    assert r.json() == {"items": [], "next_cursor": None}
+
+
+def test_a_foreign_site_cannot_be_used_to_create_work(api, world, other_world, nothing_written):
+    with nothing_written():
+        # when
+        r = api("dispatcher").post(
+            "/work-orders", {"site_id": other_world.site.pk, "title": "Leak", "equipment_id": other_world.equipment.pk}
+        )
+    # then
+    assert_problem(r, 422, "validation_error", field="site")
+
+
+def test_a_foreign_technician_cannot_be_assigned(api, world, other_world, work_order, nothing_written):
+    with nothing_written():
+        # when
+        r = api("dispatcher").patch(
+            f"/work-orders/{work_order.pk}", {"lead_technician_id": other_world.technician.user_id}
+        )
+    # then
+    assert_problem(r, 422, "validation_error", field="lead_technician")
+
+
+# --- client users and requesters ------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_clients_work(world, template):
+    ours = services.work_order_create(
+        actor=world.dispatcher, site_id=world.site.pk, equipment_id=world.equipment.pk, title="Ours"
+    )
+    theirs = services.work_order_create(
+        actor=world.dispatcher, site_id=world.other_site.pk, equipment_id=world.other_equipment.pk, title="Theirs"
+    )
+    return ours, theirs
+
+
+def test_a_client_user_lists_only_their_clients_work_orders(api, two_clients_work):
+    # when
+    r = api("client_user").get("/work-orders")
+    # then
+    assert [wo["title"] for wo in r.json()["items"]] == ["Ours"]
+
+
+def test_a_client_user_gets_a_404_for_another_clients_work_order(api, two_clients_work):
+    # given
+    _ours, theirs = two_clients_work
+    # when
+    r = api("client_user").get(f"/work-orders/{theirs.pk}")
+    # then
+    assert_problem(r, 404, "not_found")
+
+
+def test_a_client_user_sees_only_their_clients_equipment(api, world):
+    # when
+    listed = api("client_user").get("/equipment").json()["items"]
+    other = api("client_user").get(f"/equipment/{world.other_equipment.pk}")
+    # then
+    assert [e["name"] for e in listed] == ["Pump P1"]
+    assert_problem(other, 404, "not_found")
+
+
+def test_a_client_user_sees_only_client_visible_notes(api, world, started_work_order):
+    # given
+    technician = api("technician")
+    technician.post("/notes", {"work_order_id": started_work_order.pk, "body": "Internal: client was rude"})
+    technician.post(
+        "/notes", {"work_order_id": started_work_order.pk, "body": "Seal replaced", "is_client_visible": True}
+    )
+    # when
+    r = api("client_user").get("/notes", {"work_order": started_work_order.pk})
+    # then
+    assert [n["body"] for n in r.json()["items"]] == ["Seal replaced"]
+
+
+def test_a_client_users_note_is_always_visible_to_the_client(api, started_work_order):
+    # when
+    r = api("client_user").post(
+        "/notes", {"work_order_id": started_work_order.pk, "body": "Thanks!", "is_client_visible": False}
+    )
+    # then
+    assert r.status_code == 201 and r.json()["is_client_visible"] is True
+
+
+def test_a_client_users_timeline_hides_effort_and_internal_notes(api, world, started_work_order, part):
+    # given
+    technician = api("technician")
+    technician.post("/part-usages", {"work_order_id": started_work_order.pk, "part_id": part.pk, "quantity": 1})
+    technician.post("/notes", {"work_order_id": started_work_order.pk, "body": "Internal"})
+    # when
+    kinds = [
+        e["kind"] for e in api("client_user").get(f"/work-orders/{started_work_order.pk}/timeline").json()["items"]
+    ]
+    # then
+    assert "part" not in kinds and "note" not in kinds
+    assert kinds.count("transition") == 2
+
+
+@pytest.mark.parametrize("path", ["/time-entries", "/part-usages"])
+def test_client_users_and_requesters_may_not_read_effort_and_costs(api, world, path):
+    # when
+    for role in ("client_user", "requester"):
+        r = api(role).get(path)
+        # then
+        assert_problem(r, 403, "permission_denied")
+
+
+def test_a_requester_sees_only_their_own_requests_and_the_work_made_from_them(api, world, template):
+    # given
+    mine = (
+        api("requester")
+        .post("/work-requests", {"site_id": world.site.pk, "title": "Mine", "equipment_id": world.equipment.pk})
+        .json()
+    )
+    api("client_user").post("/work-requests", {"site_id": world.site.pk, "title": "Not mine"})
+    api("dispatcher").post(f"/work-requests/{mine['id']}/convert", {"template_id": template.pk})
+    WorkOrderFactory(organization=world.org, equipment=world.equipment, title="Unrelated", number="X-1")
+    # when
+    requests = api("requester").get("/work-requests").json()["items"]
+    work_orders = api("requester").get("/work-orders").json()["items"]
+    # then
+    assert [r["title"] for r in requests] == ["Mine"]
+    assert [wo["title"] for wo in work_orders] == ["Mine"]
+
+
+def test_a_deactivated_member_is_refused(api, world):
+    # given
+    requester = api("requester")
+    Membership.objects.filter(user=world.requester.user).update(is_active=False)
+    # when
+    r = requester.get("/me")
+    # then
+    assert_problem(r, 401, "not_authenticated")
