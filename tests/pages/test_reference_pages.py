@@ -143,7 +143,7 @@ def test_a_duplicate_client_name_is_refused_and_nothing_is_written(world, ref_lo
     response = client.post(reverse("client_create"), {"name": world.client.name, "email": "dup@example.com"})
     # then
     assert response.status_code == 422
-    assert "already exists" in response.content.decode()
+    assert "There is already a client with this name." in response.content.decode()
     assert Client.objects.count() == before
 
 
@@ -582,7 +582,7 @@ def test_a_duplicate_sku_or_negative_price_is_refused(world, ref_login):
     negative = client.post(reverse("part_create"), {"sku": "NEW-1", "name": "New", "unit": "pc",
                                                     "unit_cost": "-1", "sale_price": "2"})
     # then
-    assert duplicate.status_code == 422 and "already exists" in duplicate.content.decode()
+    assert duplicate.status_code == 422 and "There is already a part with this SKU." in duplicate.content.decode()
     assert negative.status_code == 422 and _has_field_error(negative, "unit_cost")
     assert Part.objects.filter(organization=world.org).count() == 1
 

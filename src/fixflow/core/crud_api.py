@@ -8,7 +8,7 @@ the spec's filters; GET returns an ETag; PATCH honours ``If-Match``; DELETE refu
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from . import entities
 from .api_support import actor_of, if_match_version, page_of, page_response, set_etag
@@ -43,7 +43,7 @@ def register_crud(router: Router, *, spec: EntitySpec, path: str, name: str, sch
         obj = entities.entity_create(spec, actor=actor_of(request), data=_data(payload, partial=False))
         set_etag(response, obj.version)
         response["Location"] = f"/api/v1/{path}/{obj.pk}"
-        return 201, entities.entity_get(spec, actor=actor_of(request), pk=obj.pk)
+        return Status(201, entities.entity_get(spec, actor=actor_of(request), pk=obj.pk))
 
     def get(request: HttpRequest, id: int, response: HttpResponse):  # noqa: A002
         obj = entities.entity_get(spec, actor=actor_of(request), pk=id)
@@ -59,7 +59,7 @@ def register_crud(router: Router, *, spec: EntitySpec, path: str, name: str, sch
 
     def delete(request: HttpRequest, id: int):  # noqa: A002
         entities.entity_delete(spec, actor=actor_of(request), pk=id)
-        return 204, None
+        return Status(204, None)
 
     def add(route: str, method: str, view, verb: str, response, summary: str) -> None:
         # operation_id = url_name: unique across entities, so the OpenAPI document stays valid

@@ -156,11 +156,22 @@ def work_order_get(*, actor: Actor, pk) -> WorkOrder:
     return wo
 
 
+def visible_events(*, actor: Actor, events: QuerySet[WorkOrderEvent], work_order_id) -> QuerySet[WorkOrderEvent]:
+    """Timeline rows the actor may see: client users and requesters see no costs (time, parts,
+    materials), no internal notes and no events of internal attachments (their names would show)."""
+    if actor.can("notes.internal"):
+        return events
+    visible_files = list(Attachment.objects.filter(work_order_id=work_order_id, is_client_visible=True)
+                         .values_list("pk", flat=True))
+    return (events.exclude(kind__in=["time", "time_removed", "part", "part_removed", "material"])
+            .exclude(kind="note", data__client_visible=False)
+            .exclude(Q(kind="attachment") & ~Q(data__attachment__in=visible_files)))
+
+
 def work_order_timeline(*, actor: Actor, work_order: WorkOrder) -> list[WorkOrderEvent]:
-    qs = WorkOrderEvent.objects.filter(work_order=work_order).select_related("actor")
-    if not actor.can("notes.internal"):
-        qs = qs.exclude(kind__in=["time", "time_removed", "part", "part_removed", "material"])
-    return list(qs)
+    """The whole timeline of a work order the actor has already been allowed to see, oldest first."""
+    events = WorkOrderEvent.objects.filter(work_order=work_order).select_related("actor")
+    return list(visible_events(actor=actor, events=events, work_order_id=work_order.pk))
 
 
 def work_order_totals(*, work_order: WorkOrder) -> dict[str, Any]:
@@ -341,7 +352,6 @@ def work_request_duplicate_candidates(*, actor: Actor, work_request: WorkRequest
 # (Imports are local so this block can be appended to without touching the module header.)
 
 # Timeline kinds that show internal effort and costs; hidden from client users and requesters.
-_INTERNAL_EVENT_KINDS = ("time", "time_removed", "part", "part_removed", "material", "attachment")
 
 
 def _require_visible_work_order(actor: Actor, work_order_id) -> None:
@@ -396,8 +406,7 @@ def work_order_event_list(*, actor: Actor, work_order_id, cursor: str | None = N
     _require_visible_work_order(actor, work_order_id)
     qs = WorkOrderEvent.objects.filter(organization_id=actor.organization_id, work_order_id=work_order_id
                                        ).select_related("actor")
-    if not actor.can("notes.internal"):
-        qs = qs.exclude(kind__in=_INTERNAL_EVENT_KINDS).exclude(kind="note", data__client_visible=False)
+    qs = visible_events(actor=actor, events=qs, work_order_id=work_order_id)
     return paginate(qs, ordering=["recorded_at"], cursor=cursor, limit=limit)
 
 
@@ -529,17 +538,3 @@ def attachment_list(*, actor: Actor, filters: dict[str, Any] | None = None, curs
     if value := filters.get("work_request"):
         qs = qs.filter(work_request_id=value)
     return paginate(qs, ordering=["created_at"], cursor=cursor, limit=limit)
-
-
-def work_order_history(*, actor: Actor, work_order: WorkOrder) -> list[WorkOrderEvent]:
-    """The timeline as the work order page shows it: ``work_order_timeline``, and for actors who may
-    not see internal notes and files (client users, requesters) without the events of internal
-    notes and internal attachments either (their names would otherwise show)."""
-    events = work_order_timeline(actor=actor, work_order=work_order)
-    if actor.can("notes.internal"):
-        return events
-    visible_files = set(Attachment.objects.filter(work_order=work_order, is_client_visible=True)
-                        .values_list("pk", flat=True))
-    return [e for e in events
-            if not (e.kind == "note" and not (e.data or {}).get("client_visible"))
-            and not (e.kind == "attachment" and (e.data or {}).get("attachment") not in visible_files)]

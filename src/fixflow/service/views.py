@@ -429,7 +429,7 @@ def _detail_context(request, wo, *, transition_form=None, **bound) -> dict:
     can_plan = actor.can("work_orders.plan") and editable
     my_timer = next((e for e in wo.time_entries.all() if e.is_running and e.technician_id == actor.user_id), None)
     tz = wo.site.timezone
-    events = selectors.work_order_history(actor=actor, work_order=wo)
+    events = selectors.work_order_timeline(actor=actor, work_order=wo)
     for e in events:
         e.text = _event_text(e, tz)
     events.reverse()
