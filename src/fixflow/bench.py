@@ -245,16 +245,23 @@ WO_COLUMNS = ["organization_id", "version", "created_at", "updated_at", "number"
 
 
 def _work_order_values(org, n: int, rng: random.Random, now_s: int, years: Counter) -> Iterator[tuple]:
-    """The varying values of N work orders in creation order (times as epoch seconds, on the minute)."""
+    """The varying values of N work orders in creation order (times as epoch seconds, on the minute).
+
+    The references are read here, before the rows are consumed: while COPY streams them, the
+    connection is busy and a query on it would wait forever for the COPY's lock.
+    """
     from fixflow.assets.models import Equipment
     from fixflow.core.choices import Role
     from fixflow.core.models import Membership
 
     techs = list(Membership.objects.filter(organization=org, role=Role.TECHNICIAN).values_list("user_id", flat=True))
-    office = list(Membership.objects.filter(organization=org, role__in=[Role.DISPATCHER, Role.ADMIN])
-                  .values_list("user_id", flat=True))
-    dispatcher = office[-1]
+    dispatcher = Membership.objects.get(organization=org, role=Role.DISPATCHER).user_id
     equipment = list(Equipment.objects.filter(organization=org).values_list("id", "site_id", "site__client_id"))
+    return _work_order_rows(org.pk, n, rng, now_s, years, techs, dispatcher, equipment)
+
+
+def _work_order_rows(org_id: int, n: int, rng: random.Random, now_s: int, years: Counter, techs: list[int],
+                     dispatcher: int, equipment: list[tuple[int, int, int]]) -> Iterator[tuple]:
     sites = sorted({(s, c) for _e, s, c in equipment})
     # 1. when each was created and its status, sorted by creation (numbers follow creation order)
     statuses = rng.choices(range(len(STATUS_CODES)), [w for w, _ in STATUSES.values()], k=n)
@@ -317,7 +324,7 @@ def _work_order_values(org, n: int, rng: random.Random, now_s: int, years: Count
             status_reason = "Cancelled by the client."
         updated = max(t for t in (created, started, completed, closed, cancelled) if t is not None)
         years[year] = counters[year]
-        yield (org.pk, 1, created, updated, number, TITLES[rng.randrange(len(TITLES))], "", wo_type, priority,
+        yield (org_id, 1, created, updated, number, TITLES[rng.randrange(len(TITLES))], "", wo_type, priority,
                client_id, site_id, equipment_id, lead, sched, sched_end, duration, status, hold_reason, status_reason,
                resolution, billable, billing, no_charge, requires_equipment, False, False, "", started, completed,
                completed_by, closed, closed_by, cancelled, dispatcher)
@@ -417,7 +424,7 @@ def _insert_helpers(org, rng: random.Random) -> int:
     table = WorkOrderHelper._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, lead_technician_id FROM {WorkOrder._meta.db_table} "  # noqa: S608 - names only
-                       f"WHERE organization_id = %s AND lead_technician_id IS NOT NULL AND id % {HELPER_EVERY} = 0",
+                       f"WHERE organization_id = %s AND lead_technician_id IS NOT NULL AND id %% {HELPER_EVERY} = 0",
                        [org.pk])
         pairs = cursor.fetchall()
         rows = []

@@ -2,7 +2,7 @@
 order is in progress for the world's client, assigned to ``world.technician``, made from the
 requester's request; spare unused rows exist for the delete endpoints."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -23,6 +23,7 @@ from ..factories import (
     TemplateFactory,
 )
 
+
 def _png() -> bytes:
     import io
 
@@ -40,17 +41,20 @@ PNG_1PX = _png()
 class Scenario:
     ids: dict[str, int]
     actors: dict
+    # texts that only someone who may see the world's client (``client``) or organization (``org``) reads:
+    # a page shown to another client's user or to another organization must contain none of them
+    secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def build(world, other_world) -> Scenario:
     org = world.org
-    category = CategoryFactory(organization=org)
+    category = CategoryFactory(organization=org, name="Pressure vessels")
     world.equipment.category = category
     world.equipment.save()
-    part = PartFactory(organization=org)
+    part = PartFactory(organization=org, sku="SEAL-77", name="Shaft seal kit")
     template = TemplateFactory(organization=org, name="Boiler service")
     item = ChecklistItemFactory(template=template, label="Check pressure", is_required=True)
-    contact = ContactFactory(client=world.client)
+    contact = ContactFactory(client=world.client, name="Hanna Hausmeister")
     spare_client = ClientFactory(organization=org, name="Spare client")
     spare_contact = ContactFactory(client=world.client, name="Spare contact")
     spare_site = SiteFactory(client=world.client, name="Spare site")
@@ -90,8 +94,15 @@ def build(world, other_world) -> Scenario:
         "spare_client": spare_client.pk, "spare_contact": spare_contact.pk, "spare_site": spare_site.pk,
         "spare_equipment": spare_equipment.pk, "spare_category": spare_category.pk, "spare_part": spare_part.pk,
         "technician_user": t.user_id, "membership_role": Role.TECHNICIAN,
+        "membership": world.technician2.membership_id, "organization": org.pk,
+        "other_client": world.other_client.pk, "other_site": world.other_site.pk,
+        "other_equipment": world.other_equipment.pk,
     }
-    return Scenario(ids, actors)
+    client_texts = (world.client.name, world.site.name, world.equipment.name, contact.name, wo.title,
+                    new_request.title, note.body)
+    org_texts = (*client_texts, org.name, category.name, part.name, template.name,
+                 *(a.user.full_name for a in world.actors.values()))
+    return Scenario(ids, actors, {"client": client_texts, "org": org_texts})
 
 
 __all__ = ["PNG_1PX", "Scenario", "build", "make_actor"]

@@ -10,7 +10,7 @@ import binascii
 from typing import Any
 
 from django.http import FileResponse, HttpRequest, HttpResponse
-from ninja import File, Form, Query, Router
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from fixflow.core.api_support import actor_of, if_match_version, page_of, page_response, set_etag
@@ -18,7 +18,8 @@ from fixflow.core.errors import DomainError, ErrorCode, not_found, validation
 from fixflow.core.pagination import Page
 
 from . import schemas, selectors, services
-from .choices import BillingStatus, Priority, RequestStatus, Status, WorkOrderType
+from .choices import BillingStatus, Priority, RequestStatus, WorkOrderType
+from .choices import Status as WorkOrderStatus
 from .selectors import work_order_queryset
 
 router = Router()
@@ -98,7 +99,7 @@ def template_create(request: HttpRequest, payload: schemas.TemplateIn, response:
     t = selectors.template_get(actor=actor, pk=t.pk)
     set_etag(response, t.version)
     _created(response, f"templates/{t.pk}")
-    return 201, t
+    return Status(201, t)
 
 
 @router.get(
@@ -163,7 +164,7 @@ def work_request_create(request: HttpRequest, payload: schemas.WorkRequestIn, re
     req = selectors.work_request_get(actor=actor, pk=req.pk)
     set_etag(response, req.version)
     _created(response, f"work-requests/{req.pk}")
-    return 201, req
+    return Status(201, req)
 
 
 @router.get(
@@ -231,7 +232,7 @@ def work_request_convert(
 ):
     wo = services.work_request_convert(actor=actor_of(request), request_id=id, **payload.model_dump())
     _created(response, f"work-orders/{wo.pk}")
-    return 201, _work_order_out(request, response, wo.pk)
+    return Status(201, _work_order_out(request, response, wo.pk))
 
 
 @router.post(
@@ -253,7 +254,7 @@ def work_request_attachment_create(
         actor=actor_of(request), upload=file, work_request_id=id, caption=caption, is_client_visible=is_client_visible
     )
     _created(response, f"attachments/{att.pk}")
-    return 201, att
+    return Status(201, att)
 
 
 # --- work orders ----------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ def work_request_attachment_create(
 def work_order_list(request: HttpRequest, filters: Query[schemas.WorkOrderFilter]):
     params = filters.model_dump(exclude_none=True)
     cursor, limit, sort = params.pop("cursor", None), params.pop("limit", 50), params.pop("sort", "-created")
-    params["status"] = _csv(params.get("status"), Status, "status")
+    params["status"] = _csv(params.get("status"), WorkOrderStatus, "status")
     params["priority"] = _csv(params.get("priority"), Priority, "priority")
     params["type"] = _csv(params.get("type"), WorkOrderType, "type")
     params["billing_status"] = _csv(params.get("billing_status"), BillingStatus, "billing_status")
@@ -288,7 +289,7 @@ def work_order_list(request: HttpRequest, filters: Query[schemas.WorkOrderFilter
 def work_order_create(request: HttpRequest, payload: schemas.WorkOrderIn, response: HttpResponse):
     wo = services.work_order_create(actor=actor_of(request), **payload.model_dump())
     _created(response, f"work-orders/{wo.pk}")
-    return 201, _work_order_out(request, response, wo.pk)
+    return Status(201, _work_order_out(request, response, wo.pk))
 
 
 @router.get(
@@ -404,7 +405,7 @@ def work_order_follow_up(
 ):
     wo = services.work_order_follow_up(actor=actor_of(request), work_order_id=id, reason=payload.reason)
     _created(response, f"work-orders/{wo.pk}")
-    return 201, _work_order_out(request, response, wo.pk)
+    return Status(201, _work_order_out(request, response, wo.pk))
 
 
 @router.post(
@@ -474,7 +475,7 @@ def planned_material_list(request: HttpRequest, id: int, cursor: str | None = No
 def planned_material_create(request: HttpRequest, id: int, payload: schemas.PlannedMaterialIn):  # noqa: A002
     item = services.planned_material_add(actor=actor_of(request), work_order_id=id, **payload.model_dump())
     item.refresh_from_db()  # the quantity as stored (quantized), the same as the list shows it
-    return 201, item
+    return Status(201, item)
 
 
 @router.delete(
@@ -486,7 +487,7 @@ def planned_material_create(request: HttpRequest, id: int, payload: schemas.Plan
 )
 def planned_material_delete(request: HttpRequest, id: int):  # noqa: A002
     services.planned_material_remove(actor=actor_of(request), planned_material_id=id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -504,7 +505,7 @@ def work_order_timer_start(
 ):
     entry = services.timer_start(actor=actor_of(request), work_order_id=id, kind=payload.kind if payload else "labour")
     _created(response, f"time-entries/{entry.pk}")
-    return 201, entry
+    return Status(201, entry)
 
 
 @router.post(
@@ -537,7 +538,7 @@ def work_order_attachment_create(
         actor=actor_of(request), upload=file, work_order_id=id, caption=caption, is_client_visible=is_client_visible
     )
     _created(response, f"attachments/{att.pk}")
-    return 201, att
+    return Status(201, att)
 
 
 @router.post(
@@ -594,7 +595,7 @@ def time_entry_create(request: HttpRequest, payload: schemas.TimeEntryIn, respon
     actor = actor_of(request)
     entry = services.time_entry_create(actor=actor, **payload.model_dump())
     _created(response, f"time-entries/{entry.pk}")
-    return 201, selectors.time_entry_get(actor=actor, pk=entry.pk)
+    return Status(201, selectors.time_entry_get(actor=actor, pk=entry.pk))
 
 
 @router.get(
@@ -617,7 +618,7 @@ def time_entry_get(request: HttpRequest, id: int):  # noqa: A002
 )
 def time_entry_delete(request: HttpRequest, id: int):  # noqa: A002
     services.time_entry_delete(actor=actor_of(request), time_entry_id=id)
-    return 204, None
+    return Status(204, None)
 
 
 # --- part usages ----------------------------------------------------------------------------------
@@ -647,7 +648,7 @@ def part_usage_create(request: HttpRequest, payload: schemas.PartUsageIn, respon
     actor = actor_of(request)
     usage = services.part_usage_create(actor=actor, **payload.model_dump())
     _created(response, f"part-usages/{usage.pk}")
-    return 201, selectors.part_usage_get(actor=actor, pk=usage.pk)
+    return Status(201, selectors.part_usage_get(actor=actor, pk=usage.pk))
 
 
 @router.get(
@@ -670,7 +671,7 @@ def part_usage_get(request: HttpRequest, id: int):  # noqa: A002
 )
 def part_usage_delete(request: HttpRequest, id: int):  # noqa: A002
     services.part_usage_delete(actor=actor_of(request), part_usage_id=id)
-    return 204, None
+    return Status(204, None)
 
 
 # --- notes ----------------------------------------------------------------------------------------
@@ -700,7 +701,7 @@ def note_create(request: HttpRequest, payload: schemas.NoteIn, response: HttpRes
     actor = actor_of(request)
     note = services.note_create(actor=actor, **payload.model_dump())
     _created(response, f"notes/{note.pk}")
-    return 201, selectors.note_get(actor=actor, pk=note.pk)
+    return Status(201, selectors.note_get(actor=actor, pk=note.pk))
 
 
 @router.get("/notes/{id}", response=schemas.NoteOut, url_name="note_get", tags=["notes"], summary="Get a note")

@@ -1,0 +1,187 @@
+"""Browser tests: Playwright (Python, sync API) driving Debian's Chromium against pytest-django's live server.
+
+Fixtures:
+
+- ``site_url``: the live server's base URL, on plain HTTP (HTTPS redirect and Secure cookies off), with
+  transactional database access so the server thread sees the rows the test creates.
+- ``browser_page``: a fresh desktop-sized page (own cookies) whose relative URLs resolve to ``site_url``.
+- ``phone_page``: the same on a phone-sized (390×844), touch screen.
+- ``log_in(page, who)``: signs ``who`` (an Actor or a User) in through the login page.
+
+A failing test leaves a full-page screenshot in ``test-artifacts/``. Without Chromium the tests skip,
+unless ``CI`` is set: then they fail, so a CI machine cannot silently skip them.
+
+We never run ``playwright install``; pytest-playwright's own fixtures (``page``, ``browser``…) are not
+used, so its ``--browser`` options do not apply here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from ..conftest import PASSWORD
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DEFAULT_TIMEOUT_MS = 10_000
+_reports = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def chromium_executable() -> str | None:
+    """Debian's Chromium, or the one ``FIXFLOW_CHROMIUM`` names; never a browser downloaded by Playwright."""
+    if explicit := os.environ.get("FIXFLOW_CHROMIUM"):
+        candidates = [explicit]
+    else:
+        candidates = ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so fixtures can tell in teardown whether the test failed."""
+    report = yield
+    item.stash.setdefault(_reports, {})[report.when] = report
+    return report
+
+
+# --- the server -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def _http_live_server(request, django_db_setup):
+    """pytest-django's live server, started with the HTTPS redirect and HSTS off.
+
+    Django's SecurityMiddleware reads those settings once, when the server thread builds its handler, so
+    the override must be active when ``live_server`` starts (after the test database exists).
+    """
+    with override_settings(SECURE_SSL_REDIRECT=False, SECURE_HSTS_SECONDS=0):
+        return request.getfixturevalue("live_server")
+
+
+def _check_plain_http(server) -> None:
+    """Fail clearly when someone started the live server before the HTTPS redirect could be turned off."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(server.url + "/login/", method="HEAD"), timeout=10):
+            pass
+    except urllib.error.HTTPError:
+        pass  # an answer over plain HTTP, whatever it is: the test itself will judge the page
+    except urllib.error.URLError as exc:  # urllib followed a redirect to https://, which cannot connect
+        raise RuntimeError(
+            "The live server redirects plain HTTP to HTTPS: it was started before the e2e fixtures could turn "
+            "SECURE_SSL_REDIRECT off. Request `site_url` instead of `live_server` in browser tests.") from exc
+    server.plain_http_checked = True
+
+
+@pytest.fixture
+def site_url(_http_live_server, transactional_db, settings) -> str:
+    """Base URL of the live server. Cookies without the Secure flag: the browser talks plain HTTP."""
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, _http_live_server.thread.host]
+    if not getattr(_http_live_server, "plain_http_checked", False):
+        _check_plain_http(_http_live_server)
+    return _http_live_server.url
+
+
+# --- the browser ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium per test module.
+
+    Playwright's sync API keeps an asyncio loop in this thread, which makes Django refuse ORM calls from
+    the test ("async unsafe"); DJANGO_ALLOW_ASYNC_UNSAFE lifts that while the browser is running only.
+    """
+    executable = chromium_executable()
+    if executable is None:
+        message = "Chromium not found (apt-get install chromium, or set FIXFLOW_CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; browser tests may not be skipped in CI.", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _open_page(request, chromium, site_url, **context_args):
+    context = chromium.new_context(base_url=site_url, locale="en-GB", timezone_id="Europe/Berlin", **context_args)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    call = request.node.stash.get(_reports, {}).get("call")
+    if call is not None and call.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-180:]
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        except Exception as exc:  # noqa: BLE001 - a failed screenshot must not hide the test's own failure
+            print(f"screenshot failed: {exc}")
+    context.close()
+
+
+@pytest.fixture
+def browser_page(request, chromium, site_url):
+    """A desktop-sized page in a fresh browser context; ``page.goto("/")`` opens the live server."""
+    yield from _open_page(request, chromium, site_url, viewport={"width": 1280, "height": 800})
+
+
+@pytest.fixture
+def phone_page(request, chromium, site_url):
+    """A phone-sized (390×844) touch page, like a technician's phone."""
+    yield from _open_page(request, chromium, site_url, viewport={"width": 390, "height": 844},
+                          device_scale_factor=3, is_mobile=True, has_touch=True)
+
+
+def log_in(page, who, password: str = PASSWORD) -> None:
+    """Sign ``who`` (an Actor or a User) in through the login page; waits until the login page is left."""
+    user = getattr(who, "user", who)
+    page.goto("/login/")
+    page.locator("input[name=username]").fill(user.email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form[action$='/login/'] button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+@pytest.fixture
+def logged_in() -> Callable:
+    """``logged_in(page, who)``: the ``log_in`` helper as a fixture, for tests that prefer fixtures."""
+    return log_in

@@ -1,0 +1,429 @@
+"""The page permission matrix: every named URL of ``fixflow.urls`` (the API under ``api/v1/`` and the
+admin aside) × every kind of caller.
+
+Each URL name needs a rule below; a new page without one fails ``test_every_page_has_a_rule``. A rule says
+how to reverse the URL from the scenario, which methods it serves (GET for pages, POST with a valid body
+for actions) and which roles may use it. The others must be refused: anonymous callers are sent to the
+login page (with ``next``), members without the right get 403 or 404 — 404, never 403, for objects outside
+their scope (another client, someone else's request) or their organization — and a refused POST changes
+nothing. Pages shown to another client's user or another organization never mention this client's data.
+"""
+
+from __future__ import annotations
+
+import base64
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms import CheckboxInput
+from django.test import Client
+from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
+
+import fixflow.urls
+from fixflow.assets.forms import CategoryForm, EquipmentForm
+from fixflow.assets.models import Equipment, EquipmentCategory
+from fixflow.core.middleware import SESSION_ORGANIZATION_KEY
+from fixflow.customers.forms import ClientForm, ContactForm, SiteForm
+from fixflow.customers.models import Client as ClientRow
+from fixflow.customers.models import Contact, Site
+from fixflow.inventory.forms import PartForm
+from fixflow.inventory.models import Part
+from fixflow.service import services
+from fixflow.service.forms import WorkOrderEditForm
+from fixflow.service.models import WorkOrder, WorkOrderTemplate
+from fixflow.web.forms import OrganizationForm, TemplateForm
+
+from .scenario import PNG_1PX, Scenario, build
+
+ROLES = ["anonymous", "other_org", "other_org_admin", "admin", "dispatcher", "technician", "technician2",
+         "accountant", "requester", "client_user", "other_client_user"]
+OTHER_ORG = frozenset({"other_org", "other_org_admin"})  # members of another tenant: a dispatcher, an admin
+MEMBERS = frozenset(ROLES) - {"anonymous"} - OTHER_ORG
+ADMIN = frozenset({"admin"})
+OFFICE = frozenset({"admin", "dispatcher"})
+STAFF = frozenset({"admin", "dispatcher", "technician", "technician2", "accountant"})
+RECORD = frozenset({"admin", "dispatcher", "technician"})  # technician2 is not assigned to the work order
+BILLING = frozenset({"admin", "dispatcher", "accountant"})
+SEE_WORK_ORDER = MEMBERS - {"other_client_user"}
+SEE_REQUEST = frozenset({"admin", "dispatcher", "requester", "client_user"})
+# members for whom an object exists only in someone else's scope: they must get 404, never 403
+OUT_OF_CLIENT = frozenset({"other_client_user"})
+OUT_OF_REQUEST = MEMBERS - SEE_REQUEST
+
+SKIPPED_PREFIXES = ("admin/", "api/v1/", "static/", "media/")
+
+Body = Callable[[Scenario, str], dict]
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset
+    kwargs: dict[str, str] = field(default_factory=dict)  # URL kwarg -> scenario id
+    methods: tuple[str, ...] = ("GET",)
+    body: Body | None = None  # the POST data, from the scenario and the caller's role
+    hidden: frozenset = frozenset()  # members outside the object's scope: 404
+    ok: dict[str, frozenset] = field(default_factory=dict)  # method -> statuses meaning success (200 / 302)
+    success: str = "ok"  # "authorized": the state may still refuse (409/422), but not the role (403/404)
+    public: bool = False  # no sign-in needed (login, logout)
+    login_next: bool = True  # anonymous callers are sent to the login page with ?next=<this page>
+    setup: Callable[[Scenario, object], None] | None = None  # bring the scenario into the state the page needs
+    check: Callable[[str, bool, object, Client, Scenario], None] | None = None  # extra assertions
+
+    def success_statuses(self, method: str) -> frozenset:
+        return self.ok.get(method) or frozenset({200} if method == "GET" else {302})
+
+
+# --- POST bodies ---------------------------------------------------------------------------------
+
+
+def form_body(form, **changes) -> dict:
+    """What a browser posts back for an unchanged form (checkboxes only when ticked), with ``changes``."""
+    out = {}
+    for name, form_field in form.fields.items():
+        value = form[name].value()
+        if value is None:
+            continue
+        if isinstance(form_field.widget, CheckboxInput):
+            if value:
+                out[form.add_prefix(name)] = "on"
+            continue
+        out[form.add_prefix(name)] = value
+    out.update({form.add_prefix(k): v for k, v in changes.items()})
+    return out
+
+
+def _admin(s: Scenario):
+    return s.actors["admin"]
+
+
+def _template_body(s: Scenario, template=None, **changes) -> dict:
+    data = form_body(TemplateForm(instance=template, actor=_admin(s)), **changes)
+    data.update({"checklist-TOTAL_FORMS": "1", "checklist-INITIAL_FORMS": "0", "checklist-MIN_NUM_FORMS": "0",
+                 "checklist-MAX_NUM_FORMS": "1000", "checklist-0-label": "Check pressure",
+                 "checklist-0-kind": "checkbox", "checklist-0-is_required": "on", "checklist-0-ORDER": "1",
+                 "parts-TOTAL_FORMS": "1", "parts-INITIAL_FORMS": "0", "parts-MIN_NUM_FORMS": "0",
+                 "parts-MAX_NUM_FORMS": "1000", "parts-0-part": str(s.ids["part"]), "parts-0-quantity": "2"})
+    return data
+
+
+def _site_local(s: Scenario, minutes_ago: int) -> str:
+    """A time ``minutes_ago`` as the site's wall clock, as a datetime-local input sends it."""
+    tz = zoneinfo.ZoneInfo(Site.objects.get(pk=s.ids["site"]).timezone)
+    return (timezone.now() - timedelta(minutes=minutes_ago)).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
+
+
+def _wo(s: Scenario) -> WorkOrder:
+    return WorkOrder.objects.get(pk=s.ids["work_order"])
+
+
+def _own_location(s: Scenario, role: str) -> dict:
+    """The client and site a caller reports on: their own (another client's user: their client's)."""
+    prefix = "other_" if role == "other_client_user" else ""
+    return {"client": s.ids[f"{prefix}client"], "site": s.ids[f"{prefix}site"]}
+
+
+# --- scenario states and extra checks ------------------------------------------------------------
+
+
+def _signed(s: Scenario, world) -> None:
+    services.signature_capture(actor=world.technician, work_order_id=s.ids["work_order"], image_png=PNG_1PX,
+                               signed_by_name="Hans Meier")
+
+
+def _completed(s: Scenario, world) -> None:
+    wo_id = s.ids["work_order"]
+    services.checklist_answer(actor=world.technician, work_order_id=wo_id, item_id=s.ids["checklist_item"],
+                              value="true")
+    services.work_order_transition(actor=world.technician, work_order_id=wo_id, to="completed",
+                                   resolution_notes="Seal replaced, pressure back to 2 bar")
+
+
+def _organization_switched(role, allowed, response, client, s) -> None:
+    switched = client.session.get(SESSION_ORGANIZATION_KEY) == s.ids["organization"]
+    assert switched == (role in MEMBERS), f"{role} switched to an organization they are not a member of"
+
+
+def _signed_in_users_skip_the_form(role, allowed, response, client, s) -> None:
+    assert response.status_code == (200 if role == "anonymous" else 302)
+
+
+def _signed_out(role, allowed, response, client, s) -> None:
+    assert "_auth_user_id" not in client.session
+
+
+def _token_shown(role, allowed, response, client, s) -> None:
+    if allowed:
+        assert response.context["raw_token"], "the new token is shown once"
+
+
+# --- the rules -----------------------------------------------------------------------------------
+
+WO = {"pk": "work_order"}
+
+RULES: dict[str, Rule] = {
+    # sign-in, home, tokens
+    "login": Rule(frozenset(ROLES), public=True, ok={"GET": frozenset({200, 302})},
+                  check=_signed_in_users_skip_the_form),
+    "logout": Rule(frozenset(ROLES), methods=("POST",), public=True, body=lambda s, r: {}, check=_signed_out),
+    "home": Rule(MEMBERS),
+    # a form action: after signing in there is nothing to come back to
+    "switch_organization": Rule(MEMBERS, methods=("POST",), login_next=False, check=_organization_switched,
+                                body=lambda s, r: {"organization": s.ids["organization"]}),
+    "api_tokens": Rule(MEMBERS, methods=("GET", "POST"), body=lambda s, r: {"name": "nightly export"},
+                       ok={"POST": frozenset({200})}, check=_token_shown),
+    # settings
+    "settings_home": Rule(STAFF),
+    "settings_organization": Rule(ADMIN, methods=("GET", "POST"), body=lambda s, r: form_body(
+        OrganizationForm(instance=_admin(s).organization, actor=_admin(s)), name="Acme Facility Services")),
+    "member_list": Rule(ADMIN),
+    "member_create": Rule(ADMIN, methods=("GET", "POST"), body=lambda s, r: {
+        "email": "new.technician@example.com", "full_name": "Nina Neu", "role": "technician",
+        "password": "a-long-unusual-passphrase-42"}),
+    "member_edit": Rule(ADMIN, kwargs={"pk": "membership"}, methods=("GET", "POST"),
+                        body=lambda s, r: {"role": "dispatcher", "client": "", "is_active": "on"}),
+    "template_list": Rule(STAFF),
+    "template_create": Rule(OFFICE, methods=("GET", "POST"),
+                            body=lambda s, r: _template_body(s, name="Lift inspection", type="inspection",
+                                                             default_priority="normal")),
+    "template_edit": Rule(OFFICE, kwargs={"pk": "template"}, methods=("GET", "POST"), body=lambda s, r: _template_body(
+        s, WorkOrderTemplate.objects.get(pk=s.ids["template"]), description="Yearly")),
+    "change_history": Rule(ADMIN),
+    # clients, contacts, sites
+    "client_list": Rule(MEMBERS),
+    "client_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {"name": "New Co", "is_active": "on"}),
+    "client_detail": Rule(MEMBERS - OUT_OF_CLIENT, kwargs={"pk": "client"}, hidden=OUT_OF_CLIENT),
+    "client_edit": Rule(OFFICE, kwargs={"pk": "client"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
+                        body=lambda s, r: form_body(ClientForm(instance=ClientRow.objects.get(pk=s.ids["client"]),
+                                                               actor=_admin(s)), phone="+49 30 1234")),
+    # GET only leads back to the client page, where the form is
+    "contact_create": Rule(OFFICE, kwargs={"client_pk": "client"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
+                           ok={"GET": frozenset({302})},
+                           body=lambda s, r: {"new-name": "Max Mustermann", "new-phone": "+49 30 999"}),
+    "contact_edit": Rule(OFFICE, kwargs={"pk": "contact"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
+                         body=lambda s, r: form_body(ContactForm(instance=Contact.objects.get(pk=s.ids["contact"]),
+                                                                 actor=_admin(s), prefix=f"contact-{s.ids['contact']}"),
+                                                     phone="+49 30 555")),
+    "contact_delete": Rule(OFFICE, kwargs={"pk": "spare_contact"}, methods=("POST",), hidden=OUT_OF_CLIENT,
+                           body=lambda s, r: {}),
+    "site_list": Rule(MEMBERS),
+    "site_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {
+        "client": s.ids["client"], "name": "Pumpwerk Süd", "timezone": "Europe/Berlin", "is_active": "on"}),
+    "site_detail": Rule(MEMBERS - OUT_OF_CLIENT, kwargs={"pk": "site"}, hidden=OUT_OF_CLIENT),
+    "site_edit": Rule(OFFICE, kwargs={"pk": "site"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
+                      body=lambda s, r: form_body(SiteForm(instance=Site.objects.get(pk=s.ids["site"]),
+                                                           actor=_admin(s)), access_notes="Key at the gate")),
+    # equipment and categories
+    "equipment_list": Rule(MEMBERS),
+    "equipment_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {
+        "site": s.ids["site"], "name": "Pump P9", "criticality": "medium", "status": "operational"}),
+    "equipment_detail": Rule(MEMBERS - OUT_OF_CLIENT, kwargs={"pk": "equipment"}, hidden=OUT_OF_CLIENT),
+    "equipment_edit": Rule(OFFICE, kwargs={"pk": "equipment"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
+                           body=lambda s, r: form_body(EquipmentForm(
+                               instance=Equipment.objects.get(pk=s.ids["equipment"]), actor=_admin(s)),
+                               serial_number="SN-1")),
+    "category_list": Rule(MEMBERS),
+    "category_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {"name": "Lifts"}),
+    "category_edit": Rule(OFFICE, kwargs={"pk": "category"}, methods=("GET", "POST"), body=lambda s, r: form_body(
+        CategoryForm(instance=EquipmentCategory.objects.get(pk=s.ids["category"]), actor=_admin(s)),
+        description="Boilers and tanks")),
+    # parts
+    "part_list": Rule(STAFF),
+    "part_create": Rule(BILLING, methods=("GET", "POST"), body=lambda s, r: {
+        "sku": "NEW-1", "name": "Gasket", "unit": "pc", "unit_cost": "2.50", "sale_price": "4.90",
+        "is_active": "on"}),
+    "part_edit": Rule(BILLING, kwargs={"pk": "part"}, methods=("GET", "POST"), body=lambda s, r: form_body(
+        PartForm(instance=Part.objects.get(pk=s.ids["part"]), actor=_admin(s)), sale_price="19.90")),
+    # work requests
+    "work_request_list": Rule(MEMBERS),
+    "work_request_create": Rule(MEMBERS, methods=("GET", "POST"), body=lambda s, r: {
+        **_own_location(s, r), "title": "Noise in the boiler room", "suggested_priority": "normal"}),
+    "work_request_detail": Rule(SEE_REQUEST, kwargs={"pk": "request"}, hidden=OUT_OF_REQUEST),
+    "work_request_convert": Rule(OFFICE, kwargs={"pk": "request"}, methods=("POST",), hidden=OUT_OF_REQUEST,
+                                 body=lambda s, r: {"priority": "high", "template": s.ids["template"]}),
+    "work_request_reject": Rule(OFFICE, kwargs={"pk": "request"}, methods=("POST",), hidden=OUT_OF_REQUEST,
+                                body=lambda s, r: {"reason": "Not covered by our contract"}),
+    "work_request_duplicate": Rule(OFFICE, kwargs={"pk": "request"}, methods=("POST",), hidden=OUT_OF_REQUEST,
+                                   body=lambda s, r: {"duplicate_of": s.ids["other_request"]}),
+    # work orders
+    "work_order_list": Rule(MEMBERS),
+    "work_order_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {
+        "client": s.ids["client"], "site": s.ids["site"], "equipment": s.ids["equipment"],
+        "title": "Check valve", "is_billable": "on"}),
+    "work_order_detail": Rule(SEE_WORK_ORDER, kwargs=WO, hidden=OUT_OF_CLIENT),
+    "work_order_edit": Rule(OFFICE, kwargs=WO, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
+                            body=lambda s, r: form_body(WorkOrderEditForm(actor=_admin(s), work_order=_wo(s)),
+                                                        description="Seal on the pump shaft leaks")),
+    "work_order_transition": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {
+        "to": "on_hold", "hold_reason": "waiting_for_parts", "version": _wo(s).version}),
+    "work_order_checklist_answer": Rule(RECORD, kwargs={**WO, "item_pk": "checklist_item"}, methods=("POST",),
+                                        hidden=OUT_OF_CLIENT, body=lambda s, r: {"value": "true"}),
+    "work_order_time_add": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {
+        "started_at": _site_local(s, 90), "duration_minutes": "15", "kind": "labour"}),
+    "work_order_time_delete": Rule(RECORD, kwargs={**WO, "entry_pk": "time_entry"}, methods=("POST",),
+                                   hidden=OUT_OF_CLIENT, body=lambda s, r: {}),
+    "work_order_timer": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
+                             body=lambda s, r: {"action": "start", "kind": "labour"}),
+    "work_order_part_add": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
+                                body=lambda s, r: {"part": s.ids["part"], "quantity": "1"}),
+    "work_order_part_delete": Rule(RECORD, kwargs={**WO, "usage_pk": "part_usage"}, methods=("POST",),
+                                   hidden=OUT_OF_CLIENT, body=lambda s, r: {}),
+    "work_order_material_add": Rule(OFFICE, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
+                                    body=lambda s, r: {"part": s.ids["part"], "quantity": "1"}),
+    "work_order_material_delete": Rule(OFFICE, kwargs={**WO, "material_pk": "planned_material"}, methods=("POST",),
+                                       hidden=OUT_OF_CLIENT, body=lambda s, r: {}),
+    "work_order_note_add": Rule(SEE_WORK_ORDER - {"technician2"}, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
+                                body=lambda s, r: {"body": "Called the client", "is_client_visible": "on"}),
+    "work_order_attachment_add": Rule(RECORD | {"accountant", "requester", "client_user"}, kwargs=WO,
+                                      methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {
+                                          "file": SimpleUploadedFile("photo.png", PNG_1PX, content_type="image/png"),
+                                          "caption": "Photo"}),
+    "work_order_signature": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {
+        "signed_by_name": "Hans Meier",
+        "signature": "data:image/png;base64," + base64.b64encode(PNG_1PX).decode()}),
+    "work_order_signature_image": Rule(SEE_WORK_ORDER, kwargs=WO, hidden=OUT_OF_CLIENT, setup=_signed),
+    "work_order_billing": Rule(BILLING, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
+                               body=lambda s, r: {"billing_status": "no_charge", "reason": "Goodwill"}),
+    "work_order_follow_up": Rule(OFFICE, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT, setup=_completed,
+                                 body=lambda s, r: {"reason": "Pump leaks again at the flange"}),
+    # files
+    "attachment_download": Rule(SEE_WORK_ORDER, kwargs={"pk": "attachment"}, hidden=OUT_OF_CLIENT),
+    "attachment_thumbnail": Rule(SEE_WORK_ORDER, kwargs={"pk": "attachment"}, hidden=OUT_OF_CLIENT),
+}
+
+
+# --- the URL configuration -----------------------------------------------------------------------
+
+
+def _page_patterns(patterns=None, prefix: str = ""):
+    """(name, route) of every page URL, recursively; the admin, the API and static files left out."""
+    for p in fixflow.urls.urlpatterns if patterns is None else patterns:
+        route = prefix + str(p.pattern)
+        if route.startswith(SKIPPED_PREFIXES):
+            continue
+        if isinstance(p, URLResolver):
+            yield from _page_patterns(p.url_patterns, route)
+        elif isinstance(p, URLPattern):
+            yield p.name, route
+
+
+def test_every_page_has_a_rule():
+    # given the pages the URL configuration serves
+    patterns = list(_page_patterns())
+    names = [name for name, _route in patterns]
+    # then each has a unique name and a rule, and no rule names a page that is gone
+    assert [route for name, route in patterns if not name] == [], "name these URL patterns"
+    assert sorted({n for n in names if names.count(n) > 1}) == [], "these URL names are used twice"
+    assert set(names) - set(RULES) == set(), "add a rule to RULES for these new pages"
+    assert set(RULES) - set(names) == set(), "these rules name pages that no longer exist"
+
+
+# --- the matrix ----------------------------------------------------------------------------------
+
+TENANT_MODELS_APPS = ("core", "customers", "assets", "inventory", "service")
+
+
+def _fingerprint(organization_id: int | None = None) -> dict:
+    """Every row of the app's tables (only the given organization's, when given): a refused POST changes none."""
+    rows = {}
+    for label in TENANT_MODELS_APPS:
+        for model in apps.get_app_config(label).get_models():
+            qs = model.objects.all()
+            if organization_id is not None:
+                names = {f.name for f in model._meta.concrete_fields}
+                if model._meta.label_lower == "core.organization":
+                    qs = qs.filter(pk=organization_id)
+                elif "organization" in names:
+                    qs = qs.filter(organization_id=organization_id)
+                else:
+                    continue
+            rows[model._meta.label] = list(qs.order_by("pk").values_list())
+    return rows
+
+
+def _assert_unchanged(before: dict, after: dict, who: str) -> None:
+    changed = sorted(label for label in before if before[label] != after[label])
+    assert changed == [], f"a refused POST by {who} changed {changed}"
+
+
+def _content(response) -> str:
+    if response.streaming:
+        return ""
+    return response.content.decode(errors="replace")
+
+
+def _assert_no_leak(role: str, scenario: Scenario, response) -> None:
+    secrets = scenario.secrets["org" if role in OTHER_ORG else "client"]
+    html = _content(response)
+    shown = [text for text in secrets if text in html]
+    assert shown == [], f"{role} sees {shown} (status {response.status_code})"
+
+
+def _assert_sent_to_login(response, url: str, rule: Rule) -> None:
+    assert response.status_code == 302, (response.status_code, _content(response)[:300])
+    target = urlsplit(response.url)
+    assert target.path == reverse("login")
+    if rule.login_next:
+        assert parse_qs(target.query).get("next") == [url]
+
+
+def _call(client: Client, method: str, url: str, rule: Rule, scenario: Scenario, role: str):
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, rule.body(scenario, role) if rule.body else {})
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_page_answers_each_role_as_the_role_table_says(world, other_world, name, role):
+    # given the scenario, in the state the page needs, and a caller
+    scenario = build(world, other_world)
+    rule = RULES[name]
+    if rule.setup:
+        rule.setup(scenario, world)
+    client = Client()
+    if role != "anonymous":
+        client.force_login(scenario.actors[role].user)
+    url = reverse(name, kwargs={k: scenario.ids[v] for k, v in rule.kwargs.items()})
+    allowed = role in rule.allowed
+    for method in rule.methods:
+        own_org_only = role in OTHER_ORG and not rule.kwargs  # acts in its own organization, if at all
+        watch = method != "GET" and not allowed and not rule.public
+        before = _fingerprint(world.org.pk if own_org_only else None) if watch else None
+        # when
+        response = _call(client, method, url, rule, scenario, role)
+        status = response.status_code
+        detail = (method, status, _content(response)[:300])
+        # then
+        assert status < 500, detail
+        if role == "anonymous" and not rule.public:
+            _assert_sent_to_login(response, url, rule)
+        elif allowed:
+            if rule.success == "ok":
+                assert status in rule.success_statuses(method), detail
+            else:
+                assert status not in (401, 403, 404), detail
+        elif role in OTHER_ORG:
+            if rule.kwargs:  # another tenant's objects do not exist for this caller
+                assert status == 404, detail
+            elif method == "GET":  # its own organization's page, as its role allows
+                role_there = "dispatcher" if role == "other_org" else "admin"
+                assert status == (200 if role_there in rule.allowed else 403), detail
+            else:  # the body names this organization's rows: refused, or done in its own organization
+                assert status in (200, 302, 403, 422), detail
+        elif role in rule.hidden:
+            assert status == 404, detail
+        else:
+            assert status in (403, 404), detail
+        if role in OTHER_ORG or role == "other_client_user":
+            _assert_no_leak(role, scenario, response)
+        if before is not None:
+            _assert_unchanged(before, _fingerprint(world.org.pk if own_org_only else None), role)
+    if rule.check:  # on the answer to the last method (the POST of a form page)
+        rule.check(role, allowed, response, client, scenario)
