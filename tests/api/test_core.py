@@ -52,3 +52,21 @@ def test_invalid_settings_are_refused_naming_the_field(api, world, body, field, 
     # then
     assert_problem(r, 422, "validation_error", field=field)
     assert Organization.objects.get(pk=world.org.pk).timezone == "Europe/Berlin"
+
+
+def test_a_stale_if_match_on_the_organization_is_refused_and_nothing_changes(world):
+    # given an admin who read the settings at version 1
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.admin.user)
+    etag = client.get("/api/v1/organization")["ETag"]
+    client.patch("/api/v1/organization", {"name": "First"}, content_type="application/json", headers={"If-Match": etag})
+    # when they send a change based on the old version
+    response = client.patch("/api/v1/organization", {"name": "Second"}, content_type="application/json",
+                            headers={"If-Match": etag})
+    # then
+    assert response.status_code == 412
+    assert response.json()["code"] == "stale_version"
+    world.org.refresh_from_db()
+    assert world.org.name == "First"

@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from pydantic import Field
 
-from .api_support import actor_of
+from .api_support import actor_of, if_match_version, set_etag
 from .models import Organization
 from .services import organization_update
 
@@ -41,6 +41,7 @@ class OrganizationOut(Schema):
     work_order_prefix: str
     reopen_window_days: int
     requires_four_eyes_review: bool
+    version: int
     created_at: datetime
 
 
@@ -65,8 +66,10 @@ def me(request: HttpRequest):
 
 
 @router.get("/organization", response=OrganizationOut, url_name="organization_get", summary="The organization")
-def organization_get(request: HttpRequest):
-    return Organization.objects.get(pk=actor_of(request).organization_id)
+def organization_get(request: HttpRequest, response: HttpResponse):
+    org = Organization.objects.get(pk=actor_of(request).organization_id)
+    set_etag(response, org.version)
+    return org
 
 
 @router.patch(
@@ -75,6 +78,8 @@ def organization_get(request: HttpRequest):
     url_name="organization_patch",
     summary="Change the organization's settings (admin)",
 )
-def organization_patch(request: HttpRequest, payload: OrganizationPatch):
+def organization_patch(request: HttpRequest, payload: OrganizationPatch, response: HttpResponse):
     data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
-    return organization_update(actor=actor_of(request), data=data)
+    org = organization_update(actor=actor_of(request), data=data, expected_version=if_match_version(request))
+    set_etag(response, org.version)
+    return org

@@ -232,7 +232,9 @@ class IdempotencyMiddleware:
             response["Idempotent-Replayed"] = "true"
             return response
         response = self.get_response(request)
-        if response.status_code >= 500 or getattr(response, "streaming", False):
+        # Server errors and refused credentials (401/403 before the view ran, e.g. a failed CSRF
+        # check) are not results of the request: release the key so a corrected retry can run.
+        if response.status_code >= 500 or response.status_code in (401, 403) or getattr(response, "streaming", False):
             row.delete()
             return response
         headers = {h: response[h] for h in ("Content-Type", "Location", "ETag") if response.has_header(h)}

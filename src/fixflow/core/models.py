@@ -42,6 +42,7 @@ class Organization(models.Model):
         default=True,
         help_text=_("The technician who completed a work order may not close it."),
     )
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,6 +149,9 @@ class Sequence(TenantModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "key"], name="sequence_unique_key")]
 
+    def __str__(self) -> str:
+        return f"{self.key} = {self.last_value}"
+
 
 class ChangeRecord(TenantModel):
     """Audit trail of configuration changes (templates, settings, memberships): before/after JSON."""
@@ -170,6 +174,9 @@ class ChangeRecord(TenantModel):
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["organization", "object_type", "object_id"])]
 
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_repr} {self.action}"
+
 
 def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -190,6 +197,9 @@ class ApiToken(TenantModel):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_prefix}…)"
 
     @classmethod
     def generate(cls) -> tuple[str, str]:
@@ -220,6 +230,9 @@ class IdempotencyKey(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "user", "key"], name="idempotency_unique_key"),
         ]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class VersionedModel(TenantModel):

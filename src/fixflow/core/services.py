@@ -120,13 +120,17 @@ ORGANIZATION_FIELDS = ("name", "currency", "timezone", "work_order_prefix", "reo
 
 
 @transaction.atomic
-def organization_update(*, actor: Actor, data: dict[str, Any]) -> Organization:
-    """Change the acting organization's settings (admin). Writes a ChangeRecord."""
+def organization_update(*, actor: Actor, data: dict[str, Any], expected_version: int | None = None) -> Organization:
+    """Change the acting organization's settings (admin). Writes a ChangeRecord; a stale
+    ``expected_version`` is refused with STALE_VERSION."""
     require(actor, "organization.manage")
     org = Organization.objects.select_for_update().get(pk=actor.organization_id)
+    check_version(org, expected_version)
     before = snapshot(org)
-    apply_changes(org, data, ORGANIZATION_FIELDS)
+    if not apply_changes(org, data, ORGANIZATION_FIELDS):
+        return org
     full_clean_or_raise(org)
+    org.version += 1
     org.save()
     org.organization_id = org.pk  # so change_record_write can read it like a tenant row
     change_record_write(actor=actor, instance=org, action=ChangeRecord.Action.UPDATE, before=before,

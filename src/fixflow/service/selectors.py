@@ -235,8 +235,8 @@ def dispatcher_home(*, actor: Actor) -> dict[str, Any]:
 
 def technician_home(*, actor: Actor, day_start: datetime, day_end: datetime) -> dict[str, Any]:
     """A technician's own work: today, later, and what is still running."""
-    mine = work_order_filter(work_order_queryset(actor=actor), actor=actor, filters={"technician": "me"}).select_related(
-        "client", "site", "equipment")
+    mine = work_order_filter(work_order_queryset(actor=actor), actor=actor, filters={"technician": "me"})
+    mine = mine.select_related("client", "site", "equipment")
     return {
         "active": list(mine.filter(status__in=[Status.IN_PROGRESS, Status.ON_HOLD]).order_by("scheduled_start")),
         "today": list(mine.filter(status__in=[Status.NEW, Status.PLANNED], scheduled_start__lt=day_end)

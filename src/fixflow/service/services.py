@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 
 from fixflow.assets.choices import EquipmentStatus
 from fixflow.assets.models import Equipment
@@ -149,7 +148,8 @@ def _technician(actor: Actor, user_id, field: str):
     return m.user
 
 
-def _event(wo: WorkOrder, actor: Actor | None, kind: str, *, occurred_at: datetime | None = None, **kw) -> WorkOrderEvent:
+def _event(wo: WorkOrder, actor: Actor | None, kind: str, *, occurred_at: datetime | None = None,
+           **kw) -> WorkOrderEvent:
     now = clock.now()
     return WorkOrderEvent.objects.create(
         organization_id=wo.organization_id, work_order=wo, actor=actor.user if actor else None, kind=kind,
@@ -515,7 +515,8 @@ def work_order_facts(actor: Actor, wo: WorkOrder, *, now: datetime | None = None
         actor_is_assigned=_is_assigned(actor, wo), has_assignee=wo.lead_technician_id is not None,
         has_scheduled_start=wo.scheduled_start is not None, hold_reason=wo.hold_reason,
         resolution_notes=wo.resolution_notes,
-        unanswered_required_items=tuple(wo.checklist.filter(is_required=True, value="").values_list("label", flat=True)),
+        unanswered_required_items=tuple(
+            wo.checklist.filter(is_required=True, value="").values_list("label", flat=True)),
         requires_equipment=wo.requires_equipment, has_equipment=wo.equipment_id is not None,
         requires_signature=wo.requires_signature, has_signature=bool(wo.signature),
         completed_by_id=wo.completed_by_id, requires_four_eyes_review=actor.organization.requires_four_eyes_review,
@@ -971,6 +972,9 @@ def attachment_add(*, actor: Actor, upload, work_order_id=None, work_request_id=
         req = work_request_queryset(actor=actor).filter(pk=work_request_id).first()
         if req is None:
             raise not_found("Work request")
+        if req.status != RequestStatus.NEW:
+            raise DomainError(ErrorCode.CONFLICT, f"This request is already {req.get_status_display().lower()}; add "
+                                                  "files to its work order instead.")
     if is_client_visible is None or actor.role in (Role.CLIENT_USER, Role.REQUESTER):
         is_client_visible = actor.role in (Role.CLIENT_USER, Role.REQUESTER) or req is not None
     stored = store_upload(upload, organization_id=actor.organization_id)

@@ -59,7 +59,8 @@ def organization_settings(request):
     actor = request.actor
     require(actor, "organization.manage")
     form = OrganizationForm(posted(request), instance=actor.organization, actor=actor)
-    if save_form(request, form, lambda: organization_update(actor=actor, data=form.service_data())):
+    if save_form(request, form, lambda: organization_update(actor=actor, data=form.service_data(),
+                                                                   expected_version=form.expected_version)):
         messages.success(request, _("Organization settings saved."))
         return redirect("settings_organization")
     return render_form(request, "web/settings_organization.html", {"nav": "settings", "form": form})
@@ -103,11 +104,12 @@ def member_create(request):
 @actor_required
 def member_edit(request, pk):
     actor = request.actor
-    require(actor, "members.manage")
+    # another organization's membership does not exist here (404), whatever the role; then the role (403)
     membership = (Membership.objects.select_related("user", "client")
                   .filter(organization_id=actor.organization_id, pk=pk).first())
     if membership is None:
         raise Http404
+    require(actor, "members.manage")
     form = MemberEditForm(posted(request), actor=actor, membership=membership)
 
     def save():
