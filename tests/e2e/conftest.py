@@ -6,6 +6,7 @@ Fixtures:
   transactional database access so the server thread sees the rows the test creates.
 - ``browser_page``: a fresh desktop-sized page (own cookies) whose relative URLs resolve to ``site_url``.
 - ``phone_page``: the same on a phone-sized (390×844), touch screen.
+- ``open_page(phone=False)``: more pages, each in its own context, for tests with several users.
 - ``log_in(page, who)``: signs ``who`` (an Actor or a User) in through the login page.
 
 A failing test leaves a full-page screenshot in ``test-artifacts/``. Without Chromium the tests skip,
@@ -142,33 +143,53 @@ def chromium():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-def _open_page(request, chromium, site_url, **context_args):
-    context = chromium.new_context(base_url=site_url, locale="en-GB", timezone_id="Europe/Berlin", **context_args)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    page = context.new_page()
-    yield page
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def open_page(request, chromium, site_url):
+    """``open_page(phone=False)`` → a new page in its own browser context (own cookies, so another user).
+
+    For tests with several people at once, e.g. a dispatcher on a desktop and a technician on a phone.
+    Every page of a failed test is saved as a screenshot in ``test-artifacts/``.
+    """
+    contexts = []
+
+    def open_(*, phone: bool = False):
+        context = chromium.new_context(base_url=site_url, locale="en-GB", timezone_id="Europe/Berlin",
+                                       **(PHONE if phone else DESKTOP))
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_
     call = request.node.stash.get(_reports, {}).get("call")
-    if call is not None and call.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-180:]
-        try:
-            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        except Exception as exc:  # noqa: BLE001 - a failed screenshot must not hide the test's own failure
-            print(f"screenshot failed: {exc}")
-    context.close()
+    failed = call is not None and call.failed
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-180:]
+    pages = [page for context in contexts for page in context.pages]
+    for i, page in enumerate(pages):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            path = ARTIFACTS / (f"{name}.png" if len(pages) == 1 else f"{name}-{i + 1}.png")
+            try:
+                page.screenshot(path=str(path), full_page=True)
+            except Exception as exc:  # noqa: BLE001 - a failed screenshot must not hide the test's own failure
+                print(f"screenshot failed: {exc}")
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
-def browser_page(request, chromium, site_url):
-    """A desktop-sized page in a fresh browser context; ``page.goto("/")`` opens the live server."""
-    yield from _open_page(request, chromium, site_url, viewport={"width": 1280, "height": 800})
+def browser_page(open_page):
+    """A desktop-sized (1280×800) page in a fresh browser context; ``page.goto("/")`` opens the live server."""
+    return open_page()
 
 
 @pytest.fixture
-def phone_page(request, chromium, site_url):
-    """A phone-sized (390×844) touch page, like a technician's phone."""
-    yield from _open_page(request, chromium, site_url, viewport={"width": 390, "height": 844},
-                          device_scale_factor=3, is_mobile=True, has_touch=True)
+def phone_page(open_page):
+    """A phone-sized (390×844) touch page in a fresh browser context, like a technician's phone."""
+    return open_page(phone=True)
 
 
 def log_in(page, who, password: str = PASSWORD) -> None:

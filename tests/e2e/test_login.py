@@ -36,3 +36,15 @@ def test_the_login_page_fits_a_phone_screen(phone_page):
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     assert phone_page.locator("button[type=submit]").is_visible()
+
+
+def test_two_people_sign_in_side_by_side_in_their_own_browsers(world, open_page):
+    # given
+    desk, phone = open_page(), open_page(phone=True)
+    # when
+    log_in(desk, world.dispatcher)
+    log_in(phone, world.technician)
+    # then
+    desk.reload()
+    assert "Dora Dispatcher" in desk.content()
+    assert "Tom Technician" in phone.content() and "Dora Dispatcher" not in phone.content()

@@ -118,7 +118,10 @@ def work_order_list(*, actor: Actor, filters: dict[str, Any] | None = None, sort
 
     from .choices import PRIORITY_RANK
 
-    qs = work_order_filter(work_order_queryset(actor=actor), actor=actor, filters=filters or {})
+    filters, branches = dict(filters or {}), None
+    if sort in _BRANCHED_SORTS:
+        filters, branches = _work_order_branches(actor, filters)
+    qs = work_order_filter(work_order_queryset(actor=actor), actor=actor, filters=filters)
     ordering = WORK_ORDER_SORTS.get(sort)
     if ordering is None:
         from fixflow.core.errors import validation
@@ -128,7 +131,31 @@ def work_order_list(*, actor: Actor, filters: dict[str, Any] | None = None, sort
         qs = qs.annotate(priority_rank=Case(*[When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()],
                                             output_field=IntegerField()))
     qs = qs.select_related("client", "site", "equipment", "lead_technician")
-    return paginate(qs, ordering=ordering, cursor=cursor, limit=limit)
+    return paginate(qs, ordering=ordering, cursor=cursor, limit=limit, branches=branches)
+
+
+# Sorts led by the scheduled start, which the (organization, status, scheduled start, id) index
+# serves for one status at a time.
+_BRANCHED_SORTS = frozenset({"scheduled_start", "-scheduled_start"})
+
+
+def _work_order_branches(actor: Actor, filters: dict[str, Any]) -> tuple[dict[str, Any], list[Q] | None]:
+    """Split a list of statuses into one branch per status, each read from its own index range.
+
+    ``status IN (new, planned)`` sorted by scheduled start otherwise walks the organization's whole
+    schedule from its start, because open work sits at its end (measured at 1,000,000 work orders:
+    650–800 ms, against 2–3 ms per branch). Returns the remaining filters and the branches, or the
+    filters unchanged and None when there is nothing to split.
+    """
+    statuses = list(dict.fromkeys(_as_list(filters.get("status"))))
+    if filters.get("open"):
+        statuses = [s for s in (statuses or Status.values) if s in ACTIVE_STATUSES]
+        if not statuses:
+            return filters, None  # no status is both asked for and open: the plain filters say so
+    if len(statuses) < 2:
+        return filters, None
+    rest = {k: v for k, v in filters.items() if k not in ("status", "open")}
+    return rest, [Q(status=s) for s in statuses]
 
 
 def work_order_get(*, actor: Actor, pk) -> WorkOrder:
@@ -140,9 +167,11 @@ def work_order_get(*, actor: Actor, pk) -> WorkOrder:
         attachments = attachments.filter(is_client_visible=True)
     wo = (
         work_order_queryset(actor=actor)
-        .select_related("client", "site", "equipment", "equipment__category", "template", "request",
-                        "lead_technician", "completed_by", "closed_by", "follow_up_of", "created_by")
+        # Few joins: planning a 12-table join costs PostgreSQL ~10 ms, more than running it; the
+        # rarer relations come by primary key in small queries instead (none when they are empty).
+        .select_related("client", "site", "equipment", "lead_technician")
         .prefetch_related(
+            "equipment__category", "template", "request", "follow_up_of",
             "helpers", "checklist", "planned_materials__part",
             Prefetch("time_entries", queryset=TimeEntry.objects.select_related("technician")),
             Prefetch("part_usages", queryset=PartUsage.objects.select_related("part")),
@@ -153,7 +182,39 @@ def work_order_get(*, actor: Actor, pk) -> WorkOrder:
     )
     if wo is None:
         raise not_found("Work order")
+    _attach_people(wo)
     return wo
+
+
+def work_order_detail(*, actor: Actor, pk) -> WorkOrder:
+    """A work order with what the API's ``WorkOrderOut`` shows, or NOT_FOUND outside the actor's scope.
+
+    Unlike ``work_order_get`` (the page), nothing recorded on it is loaded: its checklist, time,
+    parts, notes and files are sub-resources of the API. Usually three queries.
+    """
+    wo = (
+        work_order_queryset(actor=actor)
+        .select_related("client", "site", "equipment", "lead_technician")
+        .prefetch_related("template", "follow_up_of", "helpers")
+        .filter(pk=as_id(pk))
+        .first()
+    )
+    if wo is None:
+        raise not_found("Work order")
+    _attach_people(wo)
+    return wo
+
+
+def _attach_people(wo: WorkOrder) -> None:
+    """Load who completed, closed and created the work order in one query (not three joins or three queries)."""
+    from fixflow.core.models import User
+
+    names = ("completed_by", "closed_by", "created_by")
+    wanted = {getattr(wo, f"{name}_id") for name in names} - {None}
+    people = {u.pk: u for u in User.objects.filter(pk__in=wanted)} if wanted else {}
+    for name in names:
+        if (user_id := getattr(wo, f"{name}_id")) is not None and user_id in people:
+            setattr(wo, name, people[user_id])
 
 
 def visible_events(*, actor: Actor, events: QuerySet[WorkOrderEvent], work_order_id) -> QuerySet[WorkOrderEvent]:

@@ -1,9 +1,10 @@
 """Work request and work order pages: parse with a form, call one service, redirect with a message.
 
-A refused action (``DomainError``) is shown on the form it came from, with the input kept (422).
-Selectors raise NOT_FOUND for anything outside the actor's scope; the page middleware makes that a
-404. Sub-actions of the work order page answer htmx requests with the page sections that changed
-(out-of-band swaps) and fall back to a redirect (or the whole page with the error) without htmx.
+A refused action (``DomainError``) is shown on the form it came from, with the input kept (422); a
+refused actor is not an input error: PERMISSION_DENIED becomes the 403 page. Selectors raise NOT_FOUND
+for anything outside the actor's scope; the page middleware makes that a 404. Sub-actions of the work
+order page answer htmx requests with the page sections that changed (out-of-band swaps) and fall back
+to a redirect (or the whole page with the error) without htmx.
 """
 
 from __future__ import annotations
@@ -76,6 +77,19 @@ def _cursor_page(fetch, request):
         return fetch(None)
 
 
+def _raise_refusal(exc: DomainError) -> None:
+    """NOT_FOUND and PERMISSION_DENIED are not input errors: they propagate and become the 404 or 403 page
+    (see ``web.middleware``), as on the other pages (``web.forms.call_service``)."""
+    if exc.code in (ErrorCode.NOT_FOUND, ErrorCode.PERMISSION_DENIED):
+        raise exc
+
+
+def _form_error(form, exc: DomainError) -> None:
+    """A refused input shown on its form (``add_domain_error``); a refused actor gets the 403 / 404 page."""
+    _raise_refusal(exc)
+    add_domain_error(form, exc)
+
+
 def _add_error(form, exc: DomainError) -> None:
     """Like ``add_domain_error``, but lists every unmet guard of a refused transition on its own line."""
     unmet = exc.details.get("unmet") if exc.details else None
@@ -117,7 +131,7 @@ def work_request_create(request):
                     for upload in form.cleaned_data["file"]:
                         services.attachment_add(actor=actor, upload=upload, work_request_id=req.pk)
             except DomainError as exc:
-                add_domain_error(form, exc)
+                _form_error(form, exc)
             else:
                 messages.success(request, f"Request {req.reference} sent. We will get back to you.")
                 return redirect("work_request_detail", req.pk)
@@ -167,7 +181,7 @@ def work_request_convert(request, pk):
         try:
             wo = services.work_request_convert(actor=actor, request_id=req.pk, **form.service_kwargs())
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             messages.success(request, f"Work order {wo.number} created from {req.reference}.")
             return redirect("work_order_detail", wo.pk)
@@ -184,7 +198,7 @@ def work_request_reject(request, pk):
         try:
             services.work_request_reject(actor=actor, request_id=req.pk, reason=form.cleaned_data["reason"])
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             messages.success(request, f"{req.reference} rejected.")
             return redirect("work_request_detail", req.pk)
@@ -202,7 +216,7 @@ def work_request_duplicate(request, pk):
             services.work_request_mark_duplicate(actor=actor, request_id=req.pk,
                                                  duplicate_of_id=form.cleaned_data["duplicate_of"])
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             messages.success(request, f"{req.reference} marked as a duplicate.")
             return redirect("work_request_detail", req.pk)
@@ -257,7 +271,7 @@ def work_order_create(request):
             try:
                 wo = services.work_order_create(actor=actor, **form.service_kwargs())
             except DomainError as exc:
-                add_domain_error(form, exc)
+                _form_error(form, exc)
             else:
                 messages.success(request, f"Work order {wo.number} created.")
                 return redirect("work_order_detail", wo.pk)
@@ -284,7 +298,7 @@ def work_order_edit(request, pk):
                                            expected_version=form.cleaned_data["version"])
             except DomainError as exc:
                 stale = exc.code == ErrorCode.STALE_VERSION
-                add_domain_error(form, exc)
+                _form_error(form, exc)
             else:
                 messages.success(request, "Saved." if form.changes() else "Nothing was changed.")
                 return redirect("work_order_detail", wo.pk)
@@ -506,6 +520,9 @@ def _sections(request, wo, names, *, status=200, extra=None, **bound):
 
 def _done(request, pk, message: str, names, anchor: str = ""):
     if request.htmx:
+        # Every sub-action bumps the work order's version: refresh the "Next step" forms too, or their
+        # hidden version goes stale and the next transition is refused as "changed by someone else".
+        names = names if "actions" in names else [*names, "actions"]
         return _sections(request, selectors.work_order_get(actor=request.actor, pk=pk), names)
     messages.success(request, message)
     return redirect(reverse("work_order_detail", args=[pk]) + (f"#{anchor}" if anchor else ""))
@@ -520,6 +537,13 @@ def _failed(request, wo, names, **bound):
 @actor_required
 def work_order_detail(request, pk):
     return _detail_page(request, selectors.work_order_get(actor=request.actor, pk=pk))
+
+
+def _may_move(actor, wo) -> bool:
+    """Whether the lifecycle lets the actor take any transition on this work order (office roles, its assigned
+    technicians). A transition refused to such an actor is shown on the page (422); anyone else gets 403."""
+    facts = services.work_order_facts(actor, wo)
+    return any(lifecycle.may_take(t, facts) for t in lifecycle.TRANSITIONS)
 
 
 @actor_required
@@ -537,6 +561,9 @@ def work_order_transition(request, pk):
                 data = request.POST.copy()
                 data["version"] = str(exc.details.get("current_version", wo.version))
                 form = forms.TransitionForm(data)
+            if exc.code == ErrorCode.NOT_FOUND or (exc.code == ErrorCode.PERMISSION_DENIED
+                                                   and not _may_move(actor, wo)):
+                raise
             _add_error(form, exc)
         else:
             messages.success(request, f"{wo.number} is now {wo.get_status_display().lower()}.")
@@ -566,6 +593,7 @@ def work_order_checklist_answer(request, pk, item_pk):
         services.checklist_answer(actor=actor, work_order_id=wo.pk, item_id=item.pk,
                                   value=form.cleaned_data["value"])
     except DomainError as exc:
+        _raise_refusal(exc)
         errors = {item.pk: {"message": exc.message, "value": value}}
         if request.htmx:
             return _sections(request, wo, ["checklist_item", "actions"], status=422, extra={"item_pk": item.pk},
@@ -588,7 +616,7 @@ def work_order_time_add(request, pk):
         try:
             services.time_entry_create(actor=actor, work_order_id=wo.pk, **form.service_kwargs())
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             return _done(request, wo.pk, "Time recorded.", ["time", "timeline"], "wo-time")
     return _failed(request, wo, ["time"], time_form=form)
@@ -610,6 +638,7 @@ def work_order_time_delete(request, pk, entry_pk):
 
 def _refused(request, wo, exc: DomainError, names, anchor: str):
     """A refused action without a form of its own (a delete, the timer): the message goes on top."""
+    _raise_refusal(exc)
     if request.htmx:
         return _sections(request, wo, names, status=422, extra={"section_error": exc.message})
     messages.error(request, exc.message)
@@ -643,7 +672,7 @@ def work_order_part_add(request, pk):
         try:
             services.part_usage_create(actor=actor, work_order_id=wo.pk, **form.service_kwargs())
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             return _done(request, wo.pk, "Part recorded.", ["parts", "timeline"], "wo-parts")
     return _failed(request, wo, ["parts"], part_form=form)
@@ -673,7 +702,7 @@ def work_order_material_add(request, pk):
         try:
             services.planned_material_add(actor=actor, work_order_id=wo.pk, **form.service_kwargs())
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             return _done(request, wo.pk, "Material planned.", ["parts", "timeline"], "wo-parts")
     return _failed(request, wo, ["parts"], material_form=form)
@@ -704,7 +733,7 @@ def work_order_note_add(request, pk):
             services.note_create(actor=actor, work_order_id=wo.pk, body=form.cleaned_data["body"],
                                  is_client_visible=form.cleaned_data.get("is_client_visible", True))
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             return _done(request, wo.pk, "Note added.", ["notes", "timeline"], "wo-notes")
     return _failed(request, wo, ["notes"], note_form=form)
@@ -722,7 +751,7 @@ def work_order_attachment_add(request, pk):
                                     caption=form.cleaned_data["caption"],
                                     is_client_visible=form.cleaned_data.get("is_client_visible"))
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             return _done(request, wo.pk, "File attached.", ["attachments", "timeline"], "wo-attachments")
     return _failed(request, wo, ["attachments"], attachment_form=form)
@@ -739,7 +768,7 @@ def work_order_signature(request, pk):
             services.signature_capture(actor=actor, work_order_id=wo.pk, image_png=form.cleaned_data["signature"],
                                        signed_by_name=form.cleaned_data["signed_by_name"])
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             return _done(request, wo.pk, "Signature saved.", ["signature", "actions", "timeline"], "wo-signature")
     return _failed(request, wo, ["signature"], signature_form=form)
@@ -757,7 +786,7 @@ def work_order_billing(request, pk):
                                                  billing_status=form.cleaned_data["billing_status"],
                                                  reason=form.cleaned_data["reason"])
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             messages.success(request, f"Billing: {wo.get_billing_status_display().lower()}.")
             return redirect(reverse("work_order_detail", args=[wo.pk]) + "#wo-billing")
@@ -774,7 +803,7 @@ def work_order_follow_up(request, pk):
         try:
             new = services.work_order_follow_up(actor=actor, work_order_id=wo.pk, reason=form.cleaned_data["reason"])
         except DomainError as exc:
-            add_domain_error(form, exc)
+            _form_error(form, exc)
         else:
             messages.success(request, f"Follow-up {new.number} created.")
             return redirect("work_order_detail", new.pk)
