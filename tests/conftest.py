@@ -55,6 +55,17 @@ def make_actor(org, role: str, *, client=None, email: str | None = None, full_na
 
 @pytest.fixture
 def world(db) -> World:
+    return build_world()
+
+
+@pytest.fixture
+def other_world(db) -> World:
+    """A second tenant, to prove isolation."""
+    return build_other_world()
+
+
+def build_world() -> World:
+    """One organization with two clients, their sites and equipment, and one member per role."""
     org = OrganizationFactory(name="Acme Maintenance")
     client = ClientFactory(organization=org, name="Stadtwerke")
     site = SiteFactory(client=client, name="Pumpwerk Nord")
@@ -75,9 +86,7 @@ def world(db) -> World:
     return World(org, client, site, equipment, other_client, other_site, other_equipment, actors)
 
 
-@pytest.fixture
-def other_world(db) -> World:
-    """A second tenant, to prove isolation."""
+def build_other_world() -> World:
     org = OrganizationFactory(name="Other Tenant GmbH")
     client = ClientFactory(organization=org, name="Foreign Client")
     site = SiteFactory(client=client, name="Foreign Site")

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from fixflow.api import api
 
-from .scenario import PNG_1PX, build
+from .scenario import PNG_1PX
 
 ROLES = ["anonymous", "other_org", "admin", "dispatcher", "technician", "technician2", "accountant", "requester",
          "client_user", "other_client_user"]
@@ -180,9 +180,9 @@ def _call(client: Client, method: str, url: str, rule: Rule, ids: dict):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "path"), sorted(RULES))
-def test_api_operation_answers_each_caller_as_the_role_table_says(world, other_world, method, path, role):
+def test_api_operation_answers_each_caller_as_the_role_table_says(matrix, db, method, path, role):
     # given the scenario and a caller
-    scenario = build(world, other_world)
+    _world, _other_world, scenario = matrix
     rule = RULES[(method, path)]
     client = Client()
     if role != "anonymous":
@@ -226,9 +226,9 @@ def _assert_no_leak(role: str, rule: Rule, scenario, response) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), [op for op in sorted(RULES) if RULES[op].leaks])
-def test_list_endpoints_hide_other_tenants_and_clients(world, other_world, method, path):
+def test_list_endpoints_hide_other_tenants_and_clients(matrix, db, method, path):
     # given
-    scenario = build(world, other_world)
+    _world, _other_world, scenario = matrix
     rule = RULES[(method, path)]
     for role in ("other_org", "other_client_user"):
         client = Client()

@@ -40,7 +40,7 @@ from fixflow.service.forms import WorkOrderEditForm
 from fixflow.service.models import WorkOrder, WorkOrderTemplate
 from fixflow.web.forms import OrganizationForm, TemplateForm
 
-from .scenario import PNG_1PX, Scenario, build
+from .scenario import PNG_1PX, Scenario
 
 ROLES = ["anonymous", "other_org", "other_org_admin", "admin", "dispatcher", "technician", "technician2",
          "accountant", "requester", "client_user", "other_client_user"]
@@ -398,9 +398,9 @@ def _call(client: Client, method: str, url: str, rule: Rule, scenario: Scenario,
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name", sorted(RULES))
-def test_page_answers_each_role_as_the_role_table_says(world, other_world, name, role):
+def test_page_answers_each_role_as_the_role_table_says(matrix, db, name, role):
     # given the scenario, in the state the page needs, and a caller
-    scenario = build(world, other_world)
+    world, _other_world, scenario = matrix
     rule = RULES[name]
     if rule.setup:
         rule.setup(scenario, world)
