@@ -70,6 +70,14 @@ def log_out(page: Page) -> None:
     page.wait_for_url("**/login/")
 
 
+def loaded(page: Page) -> None:
+    """Wait until the page that just arrived has run its deferred scripts (htmx, app.js, workorder.js).
+
+    Call it after an ``expect`` that proves the new page is there: htmx only handles a form once it has
+    processed the page, and a checkbox ticked before that would not be sent at all."""
+    page.wait_for_load_state("load")
+
+
 def status_badge(page: Page):
     """The work order's status badge in the page head."""
     return page.locator(".page-head .badges .badge").first

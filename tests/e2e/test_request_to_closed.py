@@ -16,7 +16,15 @@ from fixflow.service.choices import BillingStatus, EventKind, RequestStatus, Sta
 from fixflow.service.models import Attachment, PartUsage, TimeEntry, WorkOrder, WorkOrderEvent, WorkRequest
 
 from .conftest import log_in
-from .flow_fixtures import expect_message, flow_data, log_out, photo_upload, status_badge, transition_form
+from .flow_fixtures import (
+    expect_message,
+    flow_data,
+    loaded,
+    log_out,
+    photo_upload,
+    status_badge,
+    transition_form,
+)
 
 __all__ = ["flow_data"]  # a fixture, imported so pytest finds it
 
@@ -89,6 +97,7 @@ def do_the_work(page: Page, flow, number: str) -> None:
     page.wait_for_url(re.compile(r"/work-orders/\d+/$"))
     transition_form(page, "start").get_by_role("button", name="Start work").click()
     expect(status_badge(page)).to_have_attribute("data-value", Status.IN_PROGRESS)
+    loaded(page)
 
     complete = transition_form(page, "complete")
     complete_button = complete.get_by_role("button", name="Complete")

@@ -14,7 +14,7 @@ from fixflow.service.choices import Status
 from fixflow.service.models import WorkOrder, WorkOrderEvent
 
 from .conftest import log_in
-from .flow_fixtures import planned_work_order, status_badge, transition_form
+from .flow_fixtures import loaded, planned_work_order, status_badge, transition_form
 
 __all__ = ["planned_work_order"]  # a fixture, imported so pytest finds it
 
@@ -66,6 +66,7 @@ def test_a_technician_works_a_job_on_the_phone(world, planned_work_order, phone_
     assert_big_enough(page.locator("#wo-time").get_by_role("button", name="Start timer"))
     start.tap()
     expect(status_badge(page)).to_have_attribute("data-value", Status.IN_PROGRESS)
+    loaded(page)
     assert_fits_the_screen(page)
     complete = transition_form(page, "complete")
     complete_button = complete.get_by_role("button", name="Complete")
@@ -87,6 +88,7 @@ def test_a_technician_works_a_job_on_the_phone(world, planned_work_order, phone_
     signature.locator("summary", has_text="Ask the client to sign").tap()
     pad = signature.locator("canvas[data-signature-pad]")
     expect(pad).to_be_visible()
+    expect(pad).to_have_attribute("data-ready", "1")  # workorder.js has set the pad up
     draw_signature(page, pad)
     expect(pad).to_have_class(re.compile(r"\bsigned\b"))
     signature.locator("input[name=signed_by_name]").fill("Sabine Kunde")
@@ -96,6 +98,7 @@ def test_a_technician_works_a_job_on_the_phone(world, planned_work_order, phone_
     image = figure.locator("img")
     expect(image).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    loaded(page)
     assert_fits_the_screen(page)
 
     # the checklist: every control on the screen and big enough to tap; tap, type (a wrong value stays for
@@ -127,6 +130,7 @@ def test_a_technician_works_a_job_on_the_phone(world, planned_work_order, phone_
 
     complete_button.tap()
     expect(status_badge(page)).to_have_attribute("data-value", Status.COMPLETED)
+    loaded(page)
     assert_fits_the_screen(page)
 
     wo = WorkOrder.objects.get(pk=wo.pk)

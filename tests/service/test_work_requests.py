@@ -54,9 +54,7 @@ def test_a_client_user_naming_their_client_with_another_clients_site_learns_noth
 
 
 def test_a_client_user_cannot_name_another_clients_equipment(world):
-    # given equipment of the other client, put at a site of their own client by mistake is impossible; so
-    # the client user names the other client's equipment at their own site
-    # when
+    # when the client user names the other client's equipment at their own site
     with pytest.raises(DomainError) as exc:
         _report(world.client_user, world.site, equipment_id=world.other_equipment.pk)
     # then
