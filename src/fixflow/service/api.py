@@ -567,146 +567,77 @@ def work_order_signature(
     return _work_order_out(request, response, id)
 
 
-# --- time entries ---------------------------------------------------------------------------------
+# --- time entries, part usages, notes: records on a work order ---------------------------------------
 
 
-@router.get(
-    "/time-entries",
-    response=page_of(schemas.TimeEntryOut),
-    url_name="time_entry_list",
-    tags=["time entries"],
-    summary="List time entries, newest first",
-)
-def time_entry_list(request: HttpRequest, filters: Query[schemas.TimeEntryFilter]):
-    params = filters.model_dump(exclude_none=True)
-    cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
+def _register_records(*, path: str, name: str, tag: str, label: str, schema_in, schema_out, filter_schema,
+                      list_selector, get_selector, create_service, delete_service=None, summaries: dict[str, str],
+                      normalise_filters=None) -> None:
+    """``GET/POST /{path}``, ``GET /{path}/{id}`` and optionally ``DELETE /{path}/{id}`` for one kind of
+    record on work orders: reads through the actor-scoped selectors, writes through one service each."""
+
+    def list_(request: HttpRequest, filters: Query[filter_schema]):  # type: ignore[valid-type]
+        params = filters.model_dump(exclude_none=True)
+        cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
+        if normalise_filters:
+            normalise_filters(params)
+        return _page(list_selector(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
+
+    def create(request: HttpRequest, payload: schema_in, response: HttpResponse):  # type: ignore[valid-type]
+        actor = actor_of(request)
+        record = create_service(actor=actor, **payload.model_dump())
+        _created(response, f"{path}/{record.pk}")
+        return Status(201, get_selector(actor=actor, pk=record.pk))
+
+    def get(request: HttpRequest, id: int):  # noqa: A002
+        return get_selector(actor=actor_of(request), pk=id)
+
+    def delete(request: HttpRequest, id: int):  # noqa: A002
+        delete_service(actor=actor_of(request), pk=id)
+        return Status(204, None)
+
+    router.add_api_operation(f"/{path}", ["GET"], list_, response=page_of(schema_out), url_name=f"{name}_list",
+                             operation_id=f"{name}_list", tags=[tag], summary=summaries["list"])
+    router.add_api_operation(f"/{path}", ["POST"], create, response={201: schema_out}, url_name=f"{name}_create",
+                             operation_id=f"{name}_create", tags=[tag], summary=summaries["create"])
+    router.add_api_operation(f"/{path}/{{id}}", ["GET"], get, response=schema_out, url_name=f"{name}_get",
+                             operation_id=f"{name}_get", tags=[tag], summary=f"Get a {label}")
+    if delete_service is not None:
+        router.add_api_operation(f"/{path}/{{id}}", ["DELETE"], delete, response={204: None},
+                                 url_name=f"{name}_delete", operation_id=f"{name}_delete", tags=[tag],
+                                 summary=f"Remove a {label} recorded by mistake")
+
+
+def _technician_filter(params: dict) -> None:
     params["technician"] = _user_filter(params.get("technician"), "technician")
-    return _page(selectors.time_entry_list(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
 
 
-@router.post(
-    "/time-entries",
-    response={201: schemas.TimeEntryOut},
-    url_name="time_entry_create",
-    tags=["time entries"],
-    summary="Record time: a start and an end, or a start and a duration",
+_register_records(
+    path="time-entries", name="time_entry", tag="time entries", label="time entry",
+    schema_in=schemas.TimeEntryIn, schema_out=schemas.TimeEntryOut, filter_schema=schemas.TimeEntryFilter,
+    list_selector=selectors.time_entry_list, get_selector=selectors.time_entry_get,
+    create_service=services.time_entry_create,
+    delete_service=lambda *, actor, pk: services.time_entry_delete(actor=actor, time_entry_id=pk),
+    normalise_filters=_technician_filter,
+    summaries={"list": "List time entries, newest first",
+               "create": "Record time: a start and an end, or a start and a duration"},
 )
-def time_entry_create(request: HttpRequest, payload: schemas.TimeEntryIn, response: HttpResponse):
-    actor = actor_of(request)
-    entry = services.time_entry_create(actor=actor, **payload.model_dump())
-    _created(response, f"time-entries/{entry.pk}")
-    return Status(201, selectors.time_entry_get(actor=actor, pk=entry.pk))
-
-
-@router.get(
-    "/time-entries/{id}",
-    response=schemas.TimeEntryOut,
-    url_name="time_entry_get",
-    tags=["time entries"],
-    summary="Get a time entry",
+_register_records(
+    path="part-usages", name="part_usage", tag="part usages", label="part usage",
+    schema_in=schemas.PartUsageIn, schema_out=schemas.PartUsageOut, filter_schema=schemas.PartUsageFilter,
+    list_selector=selectors.part_usage_list, get_selector=selectors.part_usage_get,
+    create_service=services.part_usage_create,
+    delete_service=lambda *, actor, pk: services.part_usage_delete(actor=actor, part_usage_id=pk),
+    summaries={"list": "List parts used on work orders",
+               "create": "Record a part used (cost and price are copied from the catalogue)"},
 )
-def time_entry_get(request: HttpRequest, id: int):  # noqa: A002
-    return selectors.time_entry_get(actor=actor_of(request), pk=id)
-
-
-@router.delete(
-    "/time-entries/{id}",
-    response={204: None},
-    url_name="time_entry_delete",
-    tags=["time entries"],
-    summary="Remove a time entry recorded by mistake",
+_register_records(
+    path="notes", name="note", tag="notes", label="note",
+    schema_in=schemas.NoteIn, schema_out=schemas.NoteOut, filter_schema=schemas.NoteFilter,
+    list_selector=selectors.note_list, get_selector=selectors.note_get, create_service=services.note_create,
+    summaries={"list": "List notes (client users and requesters see the client-visible ones)",
+               "create": "Add a note or finding to a work order"},
 )
-def time_entry_delete(request: HttpRequest, id: int):  # noqa: A002
-    services.time_entry_delete(actor=actor_of(request), time_entry_id=id)
-    return Status(204, None)
-
-
-# --- part usages ----------------------------------------------------------------------------------
-
-
-@router.get(
-    "/part-usages",
-    response=page_of(schemas.PartUsageOut),
-    url_name="part_usage_list",
-    tags=["part usages"],
-    summary="List parts used on work orders",
-)
-def part_usage_list(request: HttpRequest, filters: Query[schemas.PartUsageFilter]):
-    params = filters.model_dump(exclude_none=True)
-    cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
-    return _page(selectors.part_usage_list(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
-
-
-@router.post(
-    "/part-usages",
-    response={201: schemas.PartUsageOut},
-    url_name="part_usage_create",
-    tags=["part usages"],
-    summary="Record a part used (cost and price are copied from the catalogue)",
-)
-def part_usage_create(request: HttpRequest, payload: schemas.PartUsageIn, response: HttpResponse):
-    actor = actor_of(request)
-    usage = services.part_usage_create(actor=actor, **payload.model_dump())
-    _created(response, f"part-usages/{usage.pk}")
-    return Status(201, selectors.part_usage_get(actor=actor, pk=usage.pk))
-
-
-@router.get(
-    "/part-usages/{id}",
-    response=schemas.PartUsageOut,
-    url_name="part_usage_get",
-    tags=["part usages"],
-    summary="Get a part usage",
-)
-def part_usage_get(request: HttpRequest, id: int):  # noqa: A002
-    return selectors.part_usage_get(actor=actor_of(request), pk=id)
-
-
-@router.delete(
-    "/part-usages/{id}",
-    response={204: None},
-    url_name="part_usage_delete",
-    tags=["part usages"],
-    summary="Remove a part usage recorded by mistake",
-)
-def part_usage_delete(request: HttpRequest, id: int):  # noqa: A002
-    services.part_usage_delete(actor=actor_of(request), part_usage_id=id)
-    return Status(204, None)
-
-
-# --- notes ----------------------------------------------------------------------------------------
-
-
-@router.get(
-    "/notes",
-    response=page_of(schemas.NoteOut),
-    url_name="note_list",
-    tags=["notes"],
-    summary="List notes (client users and requesters see the client-visible ones)",
-)
-def note_list(request: HttpRequest, filters: Query[schemas.NoteFilter]):
-    params = filters.model_dump(exclude_none=True)
-    cursor, limit = params.pop("cursor", None), params.pop("limit", 50)
-    return _page(selectors.note_list(actor=actor_of(request), filters=params, cursor=cursor, limit=limit))
-
-
-@router.post(
-    "/notes",
-    response={201: schemas.NoteOut},
-    url_name="note_create",
-    tags=["notes"],
-    summary="Add a note or finding to a work order",
-)
-def note_create(request: HttpRequest, payload: schemas.NoteIn, response: HttpResponse):
-    actor = actor_of(request)
-    note = services.note_create(actor=actor, **payload.model_dump())
-    _created(response, f"notes/{note.pk}")
-    return Status(201, selectors.note_get(actor=actor, pk=note.pk))
-
-
-@router.get("/notes/{id}", response=schemas.NoteOut, url_name="note_get", tags=["notes"], summary="Get a note")
-def note_get(request: HttpRequest, id: int):  # noqa: A002
-    return selectors.note_get(actor=actor_of(request), pk=id)
 
 
 # --- attachments ----------------------------------------------------------------------------------
