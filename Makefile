@@ -1,6 +1,10 @@
 # The two commands of the README: `make demo` and `make test`. Everything else is set up on the way.
 VENV := .venv
 STAMP := $(VENV)/.installed
+# `make test` runs pytest in TEST_WORKERS processes (pytest-xdist; each gets its own test database).
+# Two halve the PostgreSQL run and cut a third off SQLite on a 2-core machine (docs/testing.md);
+# TEST_WORKERS=0 runs in one process (for --pdb, or a single test). PYTEST_ARGS: extra arguments.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test serve lint bench clean
 
@@ -8,7 +12,7 @@ demo: $(STAMP)
 	$(VENV)/bin/fixflow demo
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 serve: $(STAMP)
 	$(VENV)/bin/fixflow serve
