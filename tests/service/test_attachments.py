@@ -241,3 +241,20 @@ def test_a_signature_must_be_a_readable_png(world, data, ok):
         # then
         assert (exc.value.code, exc.value.field) == (ErrorCode.VALIDATION, "signature")
         assert state_of(wo) == before
+
+
+def test_a_plain_zip_renamed_to_docx_is_refused():
+    # given a zip archive that is not a Word document
+    import io
+    import zipfile
+
+    from fixflow.core.errors import DomainError
+    from fixflow.service.attachments import sniff
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("payload.txt", "not a document")
+    # when / then
+    with pytest.raises(DomainError) as refused:
+        sniff(buffer.getvalue()[:8192], "report.docx")
+    assert refused.value.code == "unsupported_file_type"

@@ -404,3 +404,17 @@ def test_cancelling_records_the_reason_and_stops_running_timers(world):
     assert (entry.ended_at, entry.duration_minutes) == (wo.cancelled_at, 10)
     event = WorkOrderEvent.objects.filter(work_order=wo, kind=EventKind.TRANSITION).get()
     assert event.reason == "Client sold the building"
+
+
+def test_a_role_that_may_not_cancel_is_told_so_before_being_asked_for_a_reason(world):
+    # given a work order and a technician who may not cancel
+    from fixflow.core.errors import DomainError
+    from fixflow.service import services
+
+    wo = services.work_order_create(actor=world.dispatcher, title="Leak", site_id=world.site.pk,
+                                    equipment_id=world.equipment.pk)
+    # when they try without a reason
+    with pytest.raises(DomainError) as refused:
+        services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to="cancelled")
+    # then the answer is about the role, not the missing reason
+    assert refused.value.code == "permission_denied"

@@ -59,6 +59,13 @@ def _unsupported(name: str) -> DomainError:
     )
 
 
+def _looks_like_office_zip(head: bytes, ext: str) -> bool:
+    """OOXML packages start with their parts list; OpenDocument files with a ``mimetype`` entry."""
+    if ext in {".odt", ".ods"}:
+        return head[30:38] == b"mimetype"
+    return any(marker in head for marker in (b"[Content_Types].xml", b"_rels/.rels", b"word/", b"xl/", b"ppt/"))
+
+
 def sniff(head: bytes, name: str) -> str:
     """The content type of a file judged by its bytes (and, for look-alike containers, its extension)."""
     ext = PurePath(name).suffix.lower()
@@ -66,6 +73,8 @@ def sniff(head: bytes, name: str) -> str:
     if kind is not None:
         mime = kind.mime
         if mime == "application/zip" and ext in _ZIP_OFFICE:
+            if not _looks_like_office_zip(head, ext):
+                raise _unsupported(name)
             mime = next(m for m, exts in ALLOWED.items() if ext in exts)
         if mime in ALLOWED and (ext in ALLOWED[mime] or mime.startswith("image/")):
             return mime

@@ -552,15 +552,6 @@ def work_order_transition(*, actor: Actor, work_order_id, to: str, reason: str =
                           field="to", details={"from": source, "to": target})
     now = clock.now()
     when = occurred_at or now
-    reason = _text(reason, "reason", max_length=2000)
-    if t.reason_required and not reason:
-        raise validation(f"Say why the work order is being {'cancelled' if t.name == 'cancel' else 'reopened'}.",
-                         field="reason")
-    if target == Status.ON_HOLD:
-        wo.hold_reason = _choice(hold_reason, HoldReason, "hold_reason")
-        reason = reason or ""
-    if resolution_notes is not None:
-        wo.resolution_notes = _text(resolution_notes, "resolution_notes", max_length=20000)
     facts = work_order_facts(actor, wo, now=now)
     if not lifecycle.may_take(t, facts):
         if actor.role == Role.TECHNICIAN and t.assigned_technician:
@@ -568,6 +559,15 @@ def work_order_transition(*, actor: Actor, work_order_id, to: str, reason: str =
         else:
             msg = f"Your role ({actor.role.label}) may not {t.name} a work order."
         raise DomainError(ErrorCode.PERMISSION_DENIED, msg)
+    reason = _text(reason, "reason", max_length=2000)
+    if t.reason_required and not reason:
+        raise validation(f"Say why the work order is being {'cancelled' if t.name == 'cancel' else 'reopened'}.",
+                         field="reason")
+    if target == Status.ON_HOLD:
+        wo.hold_reason = _choice(hold_reason, HoldReason, "hold_reason")
+    if resolution_notes is not None:
+        wo.resolution_notes = _text(resolution_notes, "resolution_notes", max_length=20000)
+    facts = work_order_facts(actor, wo, now=now)
     problems = lifecycle.unmet_guards(t, facts)
     if problems:
         raise DomainError(ErrorCode.GUARD_FAILED, " ".join(p.message for p in problems),
