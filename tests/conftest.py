@@ -94,8 +94,11 @@ def build_other_world() -> World:
     other_client = ClientFactory(organization=org)
     other_site = SiteFactory(client=other_client)
     other_equipment = EquipmentFactory(site=other_site)
-    actors = {"admin": make_actor(org, Role.ADMIN), "dispatcher": make_actor(org, Role.DISPATCHER),
-              "technician": make_actor(org, Role.TECHNICIAN)}
+    actors = {
+        "admin": make_actor(org, Role.ADMIN),
+        "dispatcher": make_actor(org, Role.DISPATCHER),
+        "technician": make_actor(org, Role.TECHNICIAN),
+    }
     return World(org, client, site, equipment, other_client, other_site, other_equipment, actors)
 
 

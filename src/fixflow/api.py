@@ -8,8 +8,8 @@ api = NinjaAPI(
     title="Fixflow API",
     version="1",
     description="Work orders from request to invoice. Authenticate with a personal token "
-                "(`Authorization: Bearer ffx_…`) or the browser session (with the CSRF header). "
-                "Errors are application/problem+json with a stable `code`.",
+    "(`Authorization: Bearer ffx_…`) or the browser session (with the CSRF header). "
+    "Errors are application/problem+json with a stable `code`.",
     auth=[TokenAuth(), SessionActorAuth()],
     urls_namespace="api",
     docs_url="/docs",

@@ -28,8 +28,15 @@ def serve(host: str, port: int, workers: int = 1, reload: bool = False) -> int:
     _django()
     import uvicorn
 
-    uvicorn.run("fixflow.asgi:application", host=host, port=port, workers=workers, reload=reload,
-                log_level=os.environ.get("FIXFLOW_LOG_LEVEL", "warning").lower(), lifespan="off")
+    uvicorn.run(
+        "fixflow.asgi:application",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level=os.environ.get("FIXFLOW_LOG_LEVEL", "warning").lower(),
+        lifespan="off",
+    )
     return 0
 
 

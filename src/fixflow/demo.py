@@ -103,8 +103,14 @@ PEOPLE: list[tuple[str, str, str, str]] = [
 ]
 CLIENT_USER_CLIENT = "Hansa Klinikum Hamburg gGmbH"
 # Which technicians work where, and their trades (categories they are first choice for).
-TECH_REGION = {"technician": "DE", "technician2": "DE", "technician3": "DE", "technician4": "DE",
-               "technician5": "US", "technician6": "US"}
+TECH_REGION = {
+    "technician": "DE",
+    "technician2": "DE",
+    "technician3": "DE",
+    "technician4": "DE",
+    "technician5": "US",
+    "technician6": "US",
+}
 TECH_TRADES = {
     "technician": {"Chillers", "AHUs", "Pumps"},
     "technician2": {"Lifts", "Electrical", "Fire safety"},
@@ -137,166 +143,400 @@ CLIENTS: list[dict] = [
     {
         "name": "Hansa Klinikum Hamburg gGmbH",
         "billing_address": "Hansa Klinikum Hamburg gGmbH\nKreditorenbuchhaltung\nAlsterdorfer Markt 8\n22297 Hamburg\n"
-                           "Germany",
-        "vat_id": "DE118734552", "email": "technik@hansa-klinikum.example", "phone": "+49 40 7410 5000",
+        "Germany",
+        "vat_id": "DE118734552",
+        "email": "technik@hansa-klinikum.example",
+        "phone": "+49 40 7410 5000",
         "notes": "Full maintenance contract for HVAC, lifts and fire safety. Work in wards only after reporting to "
-                 "the ward office.",
-        "contacts": [("Dr. Julia Brandt", "Head of Facility Management", "j.brandt@hansa-klinikum.example",
-                      "+49 40 7410 5500", True),
-                     ("Holger Witt", "Shift lead, technical services", "h.witt@hansa-klinikum.example",
-                      "+49 40 7410 5512", False)],
+        "the ward office.",
+        "contacts": [
+            (
+                "Dr. Julia Brandt",
+                "Head of Facility Management",
+                "j.brandt@hansa-klinikum.example",
+                "+49 40 7410 5500",
+                True,
+            ),
+            (
+                "Holger Witt",
+                "Shift lead, technical services",
+                "h.witt@hansa-klinikum.example",
+                "+49 40 7410 5512",
+                False,
+            ),
+        ],
         "sites": [
-            ("Energy centre", "Alsterdorfer Markt 8, Building E\n22297 Hamburg", BERLIN, "53.6127", "10.0231",
-             "Key at the gate house; hearing protection in the chiller hall.", [
-                 ("Chiller plant", "Chillers", "Carrier", "", "critical", "", [
-                     ("Chiller CH-1", "Chillers", "Carrier", "AquaForce 30XW-1252", "critical", "chiller", [
-                         ("Compressor CH-1/C1", "Chillers", "Carrier", "06T screw compressor", "high", "", []),
-                         ("Compressor CH-1/C2", "Chillers", "Carrier", "06T screw compressor", "high", "", []),
-                     ]),
-                     ("Chiller CH-2", "Chillers", "Carrier", "AquaForce 30XW-1252", "critical", "chiller", [
-                         ("Compressor CH-2/C1", "Chillers", "Carrier", "06T screw compressor", "high", "", []),
-                     ]),
-                     ("Chilled water pump P-01", "Pumps", "Grundfos", "TP 100-250/4", "high", "", []),
-                     ("Chilled water pump P-02", "Pumps", "Grundfos", "TP 100-250/4", "high", "", []),
-                     ("Condenser water pump P-03", "Pumps", "Grundfos", "NK 125-250", "high", "", []),
-                     ("Cooling tower CT-1", "Chillers", "BAC", "Series 3000", "high", "", []),
-                 ]),
-                 ("Boiler house", "Boilers", "Viessmann", "", "critical", "", [
-                     ("Boiler B-1", "Boilers", "Viessmann", "Vitocrossal 300 CR3B 635 kW", "critical", "boiler", []),
-                     ("Boiler B-2", "Boilers", "Viessmann", "Vitocrossal 300 CR3B 635 kW", "critical", "boiler", []),
-                     ("Heating circuit pump HP-1", "Pumps", "Wilo", "Stratos GIGA 80/1-24", "medium", "", []),
-                 ]),
-                 ("Emergency generator", "Electrical", "MTU", "12V 2000 DS1100", "critical", "", []),
-                 ("MV switchgear", "Electrical", "Siemens", "8DJH", "critical", "", []),
-             ]),
-            ("Main building", "Alsterdorfer Markt 8\n22297 Hamburg", BERLIN, "53.6119", "10.0219",
-             "Report to the technical services desk (ground floor, room 0.114).", [
-                 ("Fire alarm panel", "Fire safety", "Bosch", "FPA-5000", "critical", "", []),
-                 ("AHU-01 operating theatres", "AHUs", "Weiss Klimatechnik", "WKT 36.000", "critical", "ahu", [
-                     ("AHU-01 supply fan", "AHUs", "ebm-papst", "RadiPac 560", "high", "", []),
-                     ("AHU-01 exhaust fan", "AHUs", "ebm-papst", "RadiPac 500", "high", "", []),
-                     ("AHU-01 heat recovery wheel", "AHUs", "Hoval", "Enventus", "medium", "", []),
-                 ]),
-                 ("Bed lift L1", "Lifts", "Schindler", "5500", "critical", "lift", []),
-                 ("Bed lift L2", "Lifts", "Schindler", "5500", "critical", "lift", []),
-             ]),
-            ("Ward block North", "Alsterdorfer Markt 10\n22297 Hamburg", BERLIN, "53.6133", "10.0208",
-             "Wards: quiet hours 13:00–15:00, no drilling.", [
-                 ("AHU-02 wards", "AHUs", "Trox", "X-CUBE 2.0", "high", "ahu", []),
-                 ("Passenger lift L3", "Lifts", "KONE", "MonoSpace 500", "high", "lift", []),
-                 ("Main distribution board", "Electrical", "ABB", "ArTu K", "high", "", []),
-             ]),
+            (
+                "Energy centre",
+                "Alsterdorfer Markt 8, Building E\n22297 Hamburg",
+                BERLIN,
+                "53.6127",
+                "10.0231",
+                "Key at the gate house; hearing protection in the chiller hall.",
+                [
+                    (
+                        "Chiller plant",
+                        "Chillers",
+                        "Carrier",
+                        "",
+                        "critical",
+                        "",
+                        [
+                            (
+                                "Chiller CH-1",
+                                "Chillers",
+                                "Carrier",
+                                "AquaForce 30XW-1252",
+                                "critical",
+                                "chiller",
+                                [
+                                    (
+                                        "Compressor CH-1/C1",
+                                        "Chillers",
+                                        "Carrier",
+                                        "06T screw compressor",
+                                        "high",
+                                        "",
+                                        [],
+                                    ),
+                                    (
+                                        "Compressor CH-1/C2",
+                                        "Chillers",
+                                        "Carrier",
+                                        "06T screw compressor",
+                                        "high",
+                                        "",
+                                        [],
+                                    ),
+                                ],
+                            ),
+                            (
+                                "Chiller CH-2",
+                                "Chillers",
+                                "Carrier",
+                                "AquaForce 30XW-1252",
+                                "critical",
+                                "chiller",
+                                [
+                                    (
+                                        "Compressor CH-2/C1",
+                                        "Chillers",
+                                        "Carrier",
+                                        "06T screw compressor",
+                                        "high",
+                                        "",
+                                        [],
+                                    ),
+                                ],
+                            ),
+                            ("Chilled water pump P-01", "Pumps", "Grundfos", "TP 100-250/4", "high", "", []),
+                            ("Chilled water pump P-02", "Pumps", "Grundfos", "TP 100-250/4", "high", "", []),
+                            ("Condenser water pump P-03", "Pumps", "Grundfos", "NK 125-250", "high", "", []),
+                            ("Cooling tower CT-1", "Chillers", "BAC", "Series 3000", "high", "", []),
+                        ],
+                    ),
+                    (
+                        "Boiler house",
+                        "Boilers",
+                        "Viessmann",
+                        "",
+                        "critical",
+                        "",
+                        [
+                            (
+                                "Boiler B-1",
+                                "Boilers",
+                                "Viessmann",
+                                "Vitocrossal 300 CR3B 635 kW",
+                                "critical",
+                                "boiler",
+                                [],
+                            ),
+                            (
+                                "Boiler B-2",
+                                "Boilers",
+                                "Viessmann",
+                                "Vitocrossal 300 CR3B 635 kW",
+                                "critical",
+                                "boiler",
+                                [],
+                            ),
+                            ("Heating circuit pump HP-1", "Pumps", "Wilo", "Stratos GIGA 80/1-24", "medium", "", []),
+                        ],
+                    ),
+                    ("Emergency generator", "Electrical", "MTU", "12V 2000 DS1100", "critical", "", []),
+                    ("MV switchgear", "Electrical", "Siemens", "8DJH", "critical", "", []),
+                ],
+            ),
+            (
+                "Main building",
+                "Alsterdorfer Markt 8\n22297 Hamburg",
+                BERLIN,
+                "53.6119",
+                "10.0219",
+                "Report to the technical services desk (ground floor, room 0.114).",
+                [
+                    ("Fire alarm panel", "Fire safety", "Bosch", "FPA-5000", "critical", "", []),
+                    (
+                        "AHU-01 operating theatres",
+                        "AHUs",
+                        "Weiss Klimatechnik",
+                        "WKT 36.000",
+                        "critical",
+                        "ahu",
+                        [
+                            ("AHU-01 supply fan", "AHUs", "ebm-papst", "RadiPac 560", "high", "", []),
+                            ("AHU-01 exhaust fan", "AHUs", "ebm-papst", "RadiPac 500", "high", "", []),
+                            ("AHU-01 heat recovery wheel", "AHUs", "Hoval", "Enventus", "medium", "", []),
+                        ],
+                    ),
+                    ("Bed lift L1", "Lifts", "Schindler", "5500", "critical", "lift", []),
+                    ("Bed lift L2", "Lifts", "Schindler", "5500", "critical", "lift", []),
+                ],
+            ),
+            (
+                "Ward block North",
+                "Alsterdorfer Markt 10\n22297 Hamburg",
+                BERLIN,
+                "53.6133",
+                "10.0208",
+                "Wards: quiet hours 13:00–15:00, no drilling.",
+                [
+                    ("AHU-02 wards", "AHUs", "Trox", "X-CUBE 2.0", "high", "ahu", []),
+                    ("Passenger lift L3", "Lifts", "KONE", "MonoSpace 500", "high", "lift", []),
+                    ("Main distribution board", "Electrical", "ABB", "ArTu K", "high", "", []),
+                ],
+            ),
         ],
     },
     {
         "name": "Elbtal Immobilien AG",
         "billing_address": "Elbtal Immobilien AG\nBallindamm 17\n20095 Hamburg\nGermany",
-        "vat_id": "DE274410983", "email": "objektmanagement@elbtal-immobilien.example", "phone": "+49 40 6690 1100",
+        "vat_id": "DE274410983",
+        "email": "objektmanagement@elbtal-immobilien.example",
+        "phone": "+49 40 6690 1100",
         "notes": "Property manager; orders above EUR 1,500 need written approval by Peter Lang.",
-        "contacts": [("Peter Lang", "Property manager", "p.lang@elbtal-immobilien.example", "+49 40 6690 1180", True),
-                     ("Miriam Koch", "Accounts payable", "m.koch@elbtal-immobilien.example", "+49 40 6690 1120",
-                      False)],
+        "contacts": [
+            ("Peter Lang", "Property manager", "p.lang@elbtal-immobilien.example", "+49 40 6690 1180", True),
+            ("Miriam Koch", "Accounts payable", "m.koch@elbtal-immobilien.example", "+49 40 6690 1120", False),
+        ],
         "sites": [
-            ("Office building Ballindamm", "Ballindamm 17\n20095 Hamburg", BERLIN, "53.5522", "9.9966",
-             "Underground car park, level -2, spaces 14–16 for contractors.", [
-                 ("AHU-1 offices", "AHUs", "Trox", "X-CUBE 1.6", "medium", "ahu", []),
-                 ("Passenger lift A", "Lifts", "Otis", "Gen2 Comfort", "high", "lift", []),
-                 ("Passenger lift B", "Lifts", "Otis", "Gen2 Comfort", "high", "lift", []),
-                 ("Gas condensing boiler", "Boilers", "Buderus", "Logano plus KB372-300", "high", "boiler", []),
-                 ("Smoke extraction system", "Fire safety", "Colt", "SHEV", "high", "", []),
-             ]),
-            ("Harburg shopping centre", "Lüneburger Straße 40\n21073 Hamburg", BERLIN, "53.4606", "9.9836",
-             "Centre management office next to entrance B. Opening hours 10:00–20:00.", [
-                 ("Rooftop unit RTU-1", "AHUs", "Lennox", "e-Baltic EBC 170", "medium", "ahu", []),
-                 ("Escalator E1", "Lifts", "Schindler", "9300 AE", "medium", "lift", []),
-                 ("Goods lift G1", "Lifts", "Schindler", "2600", "medium", "lift", []),
-                 ("Sprinkler pump set", "Fire safety", "Minimax", "MX 5000", "critical", "", [
-                     ("Sprinkler pump (electric)", "Pumps", "Grundfos", "NBG 125-100-315", "critical", "", []),
-                     ("Sprinkler pump (diesel)", "Pumps", "Clarke", "JU6H", "critical", "", []),
-                 ]),
-             ]),
-            ("Eppendorf residential complex", "Eppendorfer Weg 210\n20251 Hamburg", BERLIN, "53.5846", "9.9652",
-             "Caretaker Mr. Yıldız, flat 1a, mobile +49 160 552 1190.", [
-                 ("Heating plant", "Boilers", "Viessmann", "", "high", "", [
-                     ("Boiler H-1", "Boilers", "Viessmann", "Vitodens 200-W 150 kW", "high", "boiler", []),
-                     ("Circulation pump", "Pumps", "Wilo", "Yonos MAXO 50/0.5-12", "medium", "", []),
-                 ]),
-                 ("Lift house 1", "Lifts", "KONE", "MonoSpace 300", "medium", "lift", []),
-             ]),
+            (
+                "Office building Ballindamm",
+                "Ballindamm 17\n20095 Hamburg",
+                BERLIN,
+                "53.5522",
+                "9.9966",
+                "Underground car park, level -2, spaces 14–16 for contractors.",
+                [
+                    ("AHU-1 offices", "AHUs", "Trox", "X-CUBE 1.6", "medium", "ahu", []),
+                    ("Passenger lift A", "Lifts", "Otis", "Gen2 Comfort", "high", "lift", []),
+                    ("Passenger lift B", "Lifts", "Otis", "Gen2 Comfort", "high", "lift", []),
+                    ("Gas condensing boiler", "Boilers", "Buderus", "Logano plus KB372-300", "high", "boiler", []),
+                    ("Smoke extraction system", "Fire safety", "Colt", "SHEV", "high", "", []),
+                ],
+            ),
+            (
+                "Harburg shopping centre",
+                "Lüneburger Straße 40\n21073 Hamburg",
+                BERLIN,
+                "53.4606",
+                "9.9836",
+                "Centre management office next to entrance B. Opening hours 10:00–20:00.",
+                [
+                    ("Rooftop unit RTU-1", "AHUs", "Lennox", "e-Baltic EBC 170", "medium", "ahu", []),
+                    ("Escalator E1", "Lifts", "Schindler", "9300 AE", "medium", "lift", []),
+                    ("Goods lift G1", "Lifts", "Schindler", "2600", "medium", "lift", []),
+                    (
+                        "Sprinkler pump set",
+                        "Fire safety",
+                        "Minimax",
+                        "MX 5000",
+                        "critical",
+                        "",
+                        [
+                            ("Sprinkler pump (electric)", "Pumps", "Grundfos", "NBG 125-100-315", "critical", "", []),
+                            ("Sprinkler pump (diesel)", "Pumps", "Clarke", "JU6H", "critical", "", []),
+                        ],
+                    ),
+                ],
+            ),
+            (
+                "Eppendorf residential complex",
+                "Eppendorfer Weg 210\n20251 Hamburg",
+                BERLIN,
+                "53.5846",
+                "9.9652",
+                "Caretaker Mr. Yıldız, flat 1a, mobile +49 160 552 1190.",
+                [
+                    (
+                        "Heating plant",
+                        "Boilers",
+                        "Viessmann",
+                        "",
+                        "high",
+                        "",
+                        [
+                            ("Boiler H-1", "Boilers", "Viessmann", "Vitodens 200-W 150 kW", "high", "boiler", []),
+                            ("Circulation pump", "Pumps", "Wilo", "Yonos MAXO 50/0.5-12", "medium", "", []),
+                        ],
+                    ),
+                    ("Lift house 1", "Lifts", "KONE", "MonoSpace 300", "medium", "lift", []),
+                ],
+            ),
         ],
     },
     {
         "name": "Brandt & Söhne Logistik GmbH",
         "billing_address": "Brandt & Söhne Logistik GmbH\nAm Tabakquartier 4\n28197 Bremen\nGermany",
-        "vat_id": "DE301925746", "email": "facility@brandt-logistik.example", "phone": "+49 421 5509 300",
+        "vat_id": "DE301925746",
+        "email": "facility@brandt-logistik.example",
+        "phone": "+49 421 5509 300",
         "notes": "Two warehouses; invoices by e-mail only.",
-        "contacts": [("Frank Albers", "Site manager Bremen", "f.albers@brandt-logistik.example", "+49 421 5509 310",
-                      True),
-                     ("Nicole Baumann", "Site manager Hannover", "n.baumann@brandt-logistik.example",
-                      "+49 511 8830 200", False)],
+        "contacts": [
+            ("Frank Albers", "Site manager Bremen", "f.albers@brandt-logistik.example", "+49 421 5509 310", True),
+            ("Nicole Baumann", "Site manager Hannover", "n.baumann@brandt-logistik.example", "+49 511 8830 200", False),
+        ],
         "sites": [
-            ("Logistics centre Bremen", "Am Tabakquartier 4\n28197 Bremen", BERLIN, "53.0906", "8.7710",
-             "Register at gate 3; safety shoes and high-visibility vest required.", [
-                 ("Sprinkler system", "Fire safety", "Minimax", "ESFR wet system", "critical", "", []),
-                 ("Warehouse heating", "Boilers", "Schwank", "deltaSchwank 40", "medium", "boiler", []),
-                 ("Main LV switchboard", "Electrical", "Siemens", "SIVACON S8", "high", "", []),
-                 ("Goods lift W1", "Lifts", "Schindler", "2600", "medium", "lift", []),
-             ]),
-            ("Hub Hannover", "Hansastraße 22\n30419 Hannover", BERLIN, "52.4091", "9.6902",
-             "Night shift lead has the keys after 18:00.", [
-                 ("Fire alarm panel", "Fire safety", "Hekatron", "Integral IP", "critical", "", []),
-                 ("UPS system", "Electrical", "Eaton", "93PM 100 kW", "high", "", []),
-             ]),
+            (
+                "Logistics centre Bremen",
+                "Am Tabakquartier 4\n28197 Bremen",
+                BERLIN,
+                "53.0906",
+                "8.7710",
+                "Register at gate 3; safety shoes and high-visibility vest required.",
+                [
+                    ("Sprinkler system", "Fire safety", "Minimax", "ESFR wet system", "critical", "", []),
+                    ("Warehouse heating", "Boilers", "Schwank", "deltaSchwank 40", "medium", "boiler", []),
+                    ("Main LV switchboard", "Electrical", "Siemens", "SIVACON S8", "high", "", []),
+                    ("Goods lift W1", "Lifts", "Schindler", "2600", "medium", "lift", []),
+                ],
+            ),
+            (
+                "Hub Hannover",
+                "Hansastraße 22\n30419 Hannover",
+                BERLIN,
+                "52.4091",
+                "9.6902",
+                "Night shift lead has the keys after 18:00.",
+                [
+                    ("Fire alarm panel", "Fire safety", "Hekatron", "Integral IP", "critical", "", []),
+                    ("UPS system", "Electrical", "Eaton", "93PM 100 kW", "high", "", []),
+                ],
+            ),
         ],
     },
     {
         "name": "Kessler Pharma GmbH",
         "billing_address": "Kessler Pharma GmbH\nRheinallee 80\n55120 Mainz\nGermany",
-        "vat_id": "DE812556013", "email": "engineering@kessler-pharma.example", "phone": "+49 6131 9570 0",
+        "vat_id": "DE812556013",
+        "email": "engineering@kessler-pharma.example",
+        "phone": "+49 6131 9570 0",
         "notes": "GMP areas: work permits from QA. US sites are invoiced to the German headquarters.",
-        "contacts": [("Dr. Stefan Ritter", "Head of Engineering", "s.ritter@kessler-pharma.example",
-                      "+49 6131 9570 410", True),
-                     ("Linda Park", "Plant engineer, Newark", "l.park@kessler-pharma.example", "+1 973 555 0101",
-                      False)],
+        "contacts": [
+            ("Dr. Stefan Ritter", "Head of Engineering", "s.ritter@kessler-pharma.example", "+49 6131 9570 410", True),
+            ("Linda Park", "Plant engineer, Newark", "l.park@kessler-pharma.example", "+1 973 555 0101", False),
+        ],
         "sites": [
-            ("Mainz plant", "Rheinallee 80\n55120 Mainz", BERLIN, "50.0113", "8.2555",
-             "GMP zone C: change at airlock 2. Work permit from QA before starting.", [
-                 ("Clean-room AHU CR-1", "AHUs", "Wolf", "KG Top 160", "critical", "ahu", []),
-                 ("Process chiller PC-1", "Chillers", "Daikin", "EWAD-TZ 350", "critical", "chiller", [
-                     ("Process chilled water pump", "Pumps", "KSB", "Etanorm 65-200", "high", "", []),
-                 ]),
-             ]),
-            ("Newark plant", "480 Ferry Street\nNewark, NJ 07105\nUSA", NY, "40.7246", "-74.1583",
-             "Badge at security desk; escort required in production.", [
-                 ("Chiller plant NW", "Chillers", "Trane", "", "critical", "", [
-                     ("Chiller NW-CH1", "Chillers", "Trane", "CenTraVac CVHF", "critical", "chiller", [
-                         ("Compressor NW-CH1/C1", "Chillers", "Trane", "centrifugal, 3-stage", "critical", "", []),
-                     ]),
-                     ("Chilled water pump NW-P1", "Pumps", "Bell & Gossett", "e-1510", "high", "", []),
-                 ]),
-                 ("Rooftop AHU NW-AHU1", "AHUs", "Carrier", "50XC", "high", "ahu", []),
-             ]),
-            ("Allentown distribution center", "7150 Airport Road\nAllentown, PA 18109\nUSA", NY, "40.6521",
-             "-75.4420", "Dock 4 is the contractor entrance.", [
-                 ("Fire pump", "Fire safety", "Aurora", "Pentair 481", "critical", "", []),
-                 ("Freight elevator", "Lifts", "Otis", "HydroFit", "medium", "lift", []),
-             ]),
+            (
+                "Mainz plant",
+                "Rheinallee 80\n55120 Mainz",
+                BERLIN,
+                "50.0113",
+                "8.2555",
+                "GMP zone C: change at airlock 2. Work permit from QA before starting.",
+                [
+                    ("Clean-room AHU CR-1", "AHUs", "Wolf", "KG Top 160", "critical", "ahu", []),
+                    (
+                        "Process chiller PC-1",
+                        "Chillers",
+                        "Daikin",
+                        "EWAD-TZ 350",
+                        "critical",
+                        "chiller",
+                        [
+                            ("Process chilled water pump", "Pumps", "KSB", "Etanorm 65-200", "high", "", []),
+                        ],
+                    ),
+                ],
+            ),
+            (
+                "Newark plant",
+                "480 Ferry Street\nNewark, NJ 07105\nUSA",
+                NY,
+                "40.7246",
+                "-74.1583",
+                "Badge at security desk; escort required in production.",
+                [
+                    (
+                        "Chiller plant NW",
+                        "Chillers",
+                        "Trane",
+                        "",
+                        "critical",
+                        "",
+                        [
+                            (
+                                "Chiller NW-CH1",
+                                "Chillers",
+                                "Trane",
+                                "CenTraVac CVHF",
+                                "critical",
+                                "chiller",
+                                [
+                                    (
+                                        "Compressor NW-CH1/C1",
+                                        "Chillers",
+                                        "Trane",
+                                        "centrifugal, 3-stage",
+                                        "critical",
+                                        "",
+                                        [],
+                                    ),
+                                ],
+                            ),
+                            ("Chilled water pump NW-P1", "Pumps", "Bell & Gossett", "e-1510", "high", "", []),
+                        ],
+                    ),
+                    ("Rooftop AHU NW-AHU1", "AHUs", "Carrier", "50XC", "high", "ahu", []),
+                ],
+            ),
+            (
+                "Allentown distribution center",
+                "7150 Airport Road\nAllentown, PA 18109\nUSA",
+                NY,
+                "40.6521",
+                "-75.4420",
+                "Dock 4 is the contractor entrance.",
+                [
+                    ("Fire pump", "Fire safety", "Aurora", "Pentair 481", "critical", "", []),
+                    ("Freight elevator", "Lifts", "Otis", "HydroFit", "medium", "lift", []),
+                ],
+            ),
         ],
     },
     {
         "name": "Hotel Alsterblick GmbH",
         "billing_address": "Hotel Alsterblick GmbH\nAn der Alster 52\n20099 Hamburg\nGermany",
-        "vat_id": "DE209118664", "email": "haustechnik@alsterblick.example", "phone": "+49 40 2880 40",
+        "vat_id": "DE209118664",
+        "email": "haustechnik@alsterblick.example",
+        "phone": "+49 40 2880 40",
         "notes": "No noisy work in guest areas before 10:00.",
-        "contacts": [("Marco Feldmann", "Chief engineer", "m.feldmann@alsterblick.example", "+49 40 2880 4150",
-                      True)],
+        "contacts": [("Marco Feldmann", "Chief engineer", "m.feldmann@alsterblick.example", "+49 40 2880 4150", True)],
         "sites": [
-            ("Hotel Alsterblick", "An der Alster 52\n20099 Hamburg", BERLIN, "53.5586", "10.0097",
-             "Staff entrance in Koppel; ask reception for the service lift key.", [
-                 ("Boiler HB-1", "Boilers", "Weishaupt", "WTC-GW 320", "high", "boiler", []),
-                 ("Guest lift", "Lifts", "Otis", "Gen2 Premier", "high", "lift", []),
-                 ("Kitchen extract AHU", "AHUs", "Systemair", "Topvex TR15", "medium", "ahu", []),
-             ]),
+            (
+                "Hotel Alsterblick",
+                "An der Alster 52\n20099 Hamburg",
+                BERLIN,
+                "53.5586",
+                "10.0097",
+                "Staff entrance in Koppel; ask reception for the service lift key.",
+                [
+                    ("Boiler HB-1", "Boilers", "Weishaupt", "WTC-GW 320", "high", "boiler", []),
+                    ("Guest lift", "Lifts", "Otis", "Gen2 Premier", "high", "lift", []),
+                    ("Kitchen extract AHU", "AHUs", "Systemair", "Topvex TR15", "medium", "ahu", []),
+                ],
+            ),
         ],
     },
 ]
@@ -339,18 +579,42 @@ PARTS: list[tuple[str, str, str, str, str]] = [
 
 # Parts a technician reaches for per category of equipment (sku, typical quantities).
 CATEGORY_PARTS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
-    "AHUs": [("BLT-SPA-1250", ("1", "2")), ("BRG-6205-2RS", ("2",)), ("ACT-24V-10NM", ("1",)),
-             ("FLT-F7-592-592-6P", ("4", "6")), ("CLN-COIL-5L", ("1",))],
-    "Chillers": [("REF-R134A", ("2.5", "4", "6")), ("OIL-POE-68-1L", ("1", "2")), ("SEN-PT1000-100", ("1",)),
-                 ("CNT-3P-25A", ("1",)), ("PIPE-CU-22", ("1.5", "3"))],
+    "AHUs": [
+        ("BLT-SPA-1250", ("1", "2")),
+        ("BRG-6205-2RS", ("2",)),
+        ("ACT-24V-10NM", ("1",)),
+        ("FLT-F7-592-592-6P", ("4", "6")),
+        ("CLN-COIL-5L", ("1",)),
+    ],
+    "Chillers": [
+        ("REF-R134A", ("2.5", "4", "6")),
+        ("OIL-POE-68-1L", ("1", "2")),
+        ("SEN-PT1000-100", ("1",)),
+        ("CNT-3P-25A", ("1",)),
+        ("PIPE-CU-22", ("1.5", "3")),
+    ],
     "Pumps": [("SEAL-MS-28-BQQE", ("1",)), ("BRG-6306-2Z", ("2",)), ("RLY-OVL-9-13A", ("1",))],
-    "Boilers": [("IGN-ELEC-VIT", ("1",)), ("GSK-FLUE-DN110", ("1", "2")), ("EXP-VES-50L", ("1",)),
-                ("VLV-3W-DN25", ("1",)), ("SEN-PT1000-100", ("1",))],
+    "Boilers": [
+        ("IGN-ELEC-VIT", ("1",)),
+        ("GSK-FLUE-DN110", ("1", "2")),
+        ("EXP-VES-50L", ("1",)),
+        ("VLV-3W-DN25", ("1",)),
+        ("SEN-PT1000-100", ("1",)),
+    ],
     "Lifts": [("LFT-ROLLER-80", ("2", "4")), ("LFT-LIGHT-CURTAIN", ("1",)), ("LFT-ROPE-8MM", ("24", "36"))],
-    "Fire safety": [("DET-OPT-FAP", ("1", "2", "3")), ("BAT-12V-7AH", ("2",)), ("MCP-RED", ("1",)),
-                    ("LMP-EXIT-LED", ("1", "2")), ("EXT-CO2-5KG", ("1",))],
-    "Electrical": [("FUSE-NH00-63A", ("3",)), ("CNT-3P-25A", ("1",)), ("BAT-12V-100AH", ("4", "8")),
-                   ("CBL-NYM-3X1.5", ("10", "25"))],
+    "Fire safety": [
+        ("DET-OPT-FAP", ("1", "2", "3")),
+        ("BAT-12V-7AH", ("2",)),
+        ("MCP-RED", ("1",)),
+        ("LMP-EXIT-LED", ("1", "2")),
+        ("EXT-CO2-5KG", ("1",)),
+    ],
+    "Electrical": [
+        ("FUSE-NH00-63A", ("3",)),
+        ("CNT-3P-25A", ("1",)),
+        ("BAT-12V-100AH", ("4", "8")),
+        ("CBL-NYM-3X1.5", ("10", "25")),
+    ],
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -358,206 +622,469 @@ CATEGORY_PARTS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
 
 TEMPLATES: dict[str, dict] = {
     "ahu": {
-        "name": "Quarterly AHU service", "type": "preventive", "default_priority": "normal",
-        "estimated_duration_minutes": 120, "requires_equipment": True, "requires_signature": False,
+        "name": "Quarterly AHU service",
+        "type": "preventive",
+        "default_priority": "normal",
+        "estimated_duration_minutes": 120,
+        "requires_equipment": True,
+        "requires_signature": False,
         "description": "Isolate the unit, replace the filters, check belts, bearings and dampers, clean the "
-                       "condensate tray, record the supply air temperature after restart.",
-        "checklist": [("Unit isolated and locked out", "checkbox", True), ("Filters replaced", "checkbox", True),
-                      ("Belt tension and wear", "pass_fail", True), ("Supply air temperature (°C)", "number", False),
-                      ("Condensate tray cleaned", "checkbox", False), ("Remarks", "text", False)],
+        "condensate tray, record the supply air temperature after restart.",
+        "checklist": [
+            ("Unit isolated and locked out", "checkbox", True),
+            ("Filters replaced", "checkbox", True),
+            ("Belt tension and wear", "pass_fail", True),
+            ("Supply air temperature (°C)", "number", False),
+            ("Condensate tray cleaned", "checkbox", False),
+            ("Remarks", "text", False),
+        ],
         "parts": [("FLT-G4-592-592", "4"), ("FLT-F7-592-592-6P", "4")],
     },
     "boiler": {
-        "name": "Annual boiler inspection", "type": "inspection", "default_priority": "normal",
-        "estimated_duration_minutes": 180, "requires_equipment": True, "requires_signature": False,
+        "name": "Annual boiler inspection",
+        "type": "inspection",
+        "default_priority": "normal",
+        "estimated_duration_minutes": 180,
+        "requires_equipment": True,
+        "requires_signature": False,
         "description": "Flue gas measurement, burner and heat exchanger check, safety devices test.",
-        "checklist": [("Flue gas loss (%)", "number", True), ("CO in flue gas (ppm)", "number", True),
-                      ("Burner and ignition", "pass_fail", True), ("Safety valve tested", "pass_fail", True),
-                      ("Heat exchanger cleaned", "checkbox", False), ("Findings", "text", False)],
+        "checklist": [
+            ("Flue gas loss (%)", "number", True),
+            ("CO in flue gas (ppm)", "number", True),
+            ("Burner and ignition", "pass_fail", True),
+            ("Safety valve tested", "pass_fail", True),
+            ("Heat exchanger cleaned", "checkbox", False),
+            ("Findings", "text", False),
+        ],
         "parts": [("GSK-FLUE-DN110", "1")],
     },
     "lift": {
-        "name": "Lift safety inspection", "type": "inspection", "default_priority": "high",
-        "estimated_duration_minutes": 90, "requires_equipment": True, "requires_signature": True,
+        "name": "Lift safety inspection",
+        "type": "inspection",
+        "default_priority": "high",
+        "estimated_duration_minutes": 90,
+        "requires_equipment": True,
+        "requires_signature": True,
         "description": "Periodic inspection per operator duties (BetrSichV / ASME A17.1). The operator's "
-                       "representative signs the report on site.",
-        "checklist": [("Emergency call to 24/7 service tested", "pass_fail", True),
-                      ("Door safety edge / light curtain", "pass_fail", True), ("Brake test", "pass_fail", True),
-                      ("Levelling accuracy (mm)", "number", False), ("Logbook signed", "checkbox", True)],
+        "representative signs the report on site.",
+        "checklist": [
+            ("Emergency call to 24/7 service tested", "pass_fail", True),
+            ("Door safety edge / light curtain", "pass_fail", True),
+            ("Brake test", "pass_fail", True),
+            ("Levelling accuracy (mm)", "number", False),
+            ("Logbook signed", "checkbox", True),
+        ],
         "parts": [],
     },
     "chiller": {
-        "name": "Chiller seasonal maintenance", "type": "preventive", "default_priority": "normal",
-        "estimated_duration_minutes": 240, "requires_equipment": True, "requires_signature": False,
+        "name": "Chiller seasonal maintenance",
+        "type": "preventive",
+        "default_priority": "normal",
+        "estimated_duration_minutes": 240,
+        "requires_equipment": True,
+        "requires_signature": False,
         "description": "Leak test (F-gas regulation), pressures, oil, compressor currents, condenser cleaning.",
-        "checklist": [("Leak test (F-gas)", "pass_fail", True), ("High pressure (bar)", "number", True),
-                      ("Low pressure (bar)", "number", True), ("Oil level correct", "checkbox", True),
-                      ("Compressor current (A)", "number", False), ("Condenser cleaned", "checkbox", False)],
+        "checklist": [
+            ("Leak test (F-gas)", "pass_fail", True),
+            ("High pressure (bar)", "number", True),
+            ("Low pressure (bar)", "number", True),
+            ("Oil level correct", "checkbox", True),
+            ("Compressor current (A)", "number", False),
+            ("Condenser cleaned", "checkbox", False),
+        ],
         "parts": [("OIL-POE-68-1L", "1")],
     },
     "fire": {
-        "name": "Fire safety walk-through", "type": "inspection", "default_priority": "normal",
-        "estimated_duration_minutes": 60, "requires_equipment": False, "requires_signature": False,
+        "name": "Fire safety walk-through",
+        "type": "inspection",
+        "default_priority": "normal",
+        "estimated_duration_minutes": 60,
+        "requires_equipment": False,
+        "requires_signature": False,
         "description": "Site-level round: escape routes, exit signs, extinguishers, fire doors.",
-        "checklist": [("Escape routes clear", "pass_fail", True), ("Exit signs lit", "pass_fail", True),
-                      ("Extinguishers inspected and in date", "checkbox", True), ("Fire doors close", "pass_fail",
-                                                                                   False),
-                      ("Findings", "text", False)],
+        "checklist": [
+            ("Escape routes clear", "pass_fail", True),
+            ("Exit signs lit", "pass_fail", True),
+            ("Extinguishers inspected and in date", "checkbox", True),
+            ("Fire doors close", "pass_fail", False),
+            ("Findings", "text", False),
+        ],
         "parts": [],
     },
 }
 
 NUMBER_ANSWERS = {
-    "Supply air temperature (°C)": (17.5, 21.5, 1), "Flue gas loss (%)": (3.2, 7.8, 1),
-    "CO in flue gas (ppm)": (6, 48, 0), "Levelling accuracy (mm)": (1, 9, 0), "High pressure (bar)": (12.5, 17.8, 1),
-    "Low pressure (bar)": (2.9, 4.6, 1), "Compressor current (A)": (58, 96, 0),
+    "Supply air temperature (°C)": (17.5, 21.5, 1),
+    "Flue gas loss (%)": (3.2, 7.8, 1),
+    "CO in flue gas (ppm)": (6, 48, 0),
+    "Levelling accuracy (mm)": (1, 9, 0),
+    "High pressure (bar)": (12.5, 17.8, 1),
+    "Low pressure (bar)": (2.9, 4.6, 1),
+    "Compressor current (A)": (58, 96, 0),
 }
-TEXT_ANSWERS = ["No findings.", "Filter housing seal brittle – replace at next visit.", "All in order.",
-                "Slight corrosion on the flange, monitored.", "Client informed about wear on the drive belt.",
-                "Signage in stairwell 2 replaced.", "Logbook updated on site."]
+TEXT_ANSWERS = [
+    "No findings.",
+    "Filter housing seal brittle – replace at next visit.",
+    "All in order.",
+    "Slight corrosion on the flange, monitored.",
+    "Client informed about wear on the drive belt.",
+    "Signage in stairwell 2 replaced.",
+    "Logbook updated on site.",
+]
 
 CORRECTIVE: dict[str, list[tuple[str, str, str, tuple[tuple[str, str], ...]]]] = {
     # category: (title, description, resolution, parts used: (sku, quantity))
     "Chillers": [
-        ("Chiller tripped on high pressure", "Alarm HP1 on the BMS since 06:40, chilled water supply 12 °C.",
-         "Condenser fouled; cleaned tubes, reset HP switch, unit running at 7 °C supply.", (("CLN-COIL-5L", "2"),)),
-        ("Compressor short-cycling", "Compressor starts every 3–4 minutes according to the BMS trend.",
-         "Faulty suction temperature sensor replaced; cycling normal after 2 h observation.",
-         (("SEN-PT1000-100", "1"),)),
-        ("Refrigerant leak suspected", "Leak detector alarm in the chiller hall.",
-         "Leak at flare nut on the liquid line; repaired, pressure-tested and recharged. F-gas log updated.",
-         (("REF-R134A", "4.5"), ("PIPE-CU-22", "1.5"))),
-        ("Low chilled water flow alarm", "Flow switch alarm, plant switching between chillers.",
-         "Strainer blocked; cleaned, flow back to 42 m³/h.", ()),
+        (
+            "Chiller tripped on high pressure",
+            "Alarm HP1 on the BMS since 06:40, chilled water supply 12 °C.",
+            "Condenser fouled; cleaned tubes, reset HP switch, unit running at 7 °C supply.",
+            (("CLN-COIL-5L", "2"),),
+        ),
+        (
+            "Compressor short-cycling",
+            "Compressor starts every 3–4 minutes according to the BMS trend.",
+            "Faulty suction temperature sensor replaced; cycling normal after 2 h observation.",
+            (("SEN-PT1000-100", "1"),),
+        ),
+        (
+            "Refrigerant leak suspected",
+            "Leak detector alarm in the chiller hall.",
+            "Leak at flare nut on the liquid line; repaired, pressure-tested and recharged. F-gas log updated.",
+            (("REF-R134A", "4.5"), ("PIPE-CU-22", "1.5")),
+        ),
+        (
+            "Low chilled water flow alarm",
+            "Flow switch alarm, plant switching between chillers.",
+            "Strainer blocked; cleaned, flow back to 42 m³/h.",
+            (),
+        ),
     ],
     "Pumps": [
-        ("Pump leaking at mechanical seal", "Water under the pump, drip every few seconds.",
-         "Mechanical seal replaced, pump tested under load, no leakage.", (("SEAL-MS-28-BQQE", "1"),)),
-        ("Noisy pump bearing", "Grinding noise from the motor side.",
-         "Motor bearings replaced, alignment checked, vibration back to normal.", (("BRG-6306-2Z", "2"),)),
-        ("Pump does not start", "Pump shows fault, twin pump running alone.",
-         "Overload relay tripped due to a worn contactor; contactor and relay replaced.",
-         (("CNT-3P-25A", "1"), ("RLY-OVL-9-13A", "1"))),
+        (
+            "Pump leaking at mechanical seal",
+            "Water under the pump, drip every few seconds.",
+            "Mechanical seal replaced, pump tested under load, no leakage.",
+            (("SEAL-MS-28-BQQE", "1"),),
+        ),
+        (
+            "Noisy pump bearing",
+            "Grinding noise from the motor side.",
+            "Motor bearings replaced, alignment checked, vibration back to normal.",
+            (("BRG-6306-2Z", "2"),),
+        ),
+        (
+            "Pump does not start",
+            "Pump shows fault, twin pump running alone.",
+            "Overload relay tripped due to a worn contactor; contactor and relay replaced.",
+            (("CNT-3P-25A", "1"), ("RLY-OVL-9-13A", "1")),
+        ),
     ],
     "Boilers": [
-        ("Boiler lockout – ignition failure", "Boiler in lockout F4 several times since the weekend.",
-         "Ignition electrode worn and misaligned; replaced, combustion re-adjusted, three restarts OK.",
-         (("IGN-ELEC-VIT", "1"), ("GSK-FLUE-DN110", "1"))),
-        ("Low system pressure", "Heating pressure drops to 0.8 bar overnight.",
-         "Expansion vessel membrane defective; vessel replaced, system refilled to 1.8 bar.",
-         (("EXP-VES-50L", "1"),)),
-        ("No hot water in the east wing", "Lukewarm water at the taps since this morning.",
-         "Mixing valve stuck; valve replaced, hot water 60 °C at the farthest tap.", (("VLV-3W-DN25", "1"),)),
+        (
+            "Boiler lockout – ignition failure",
+            "Boiler in lockout F4 several times since the weekend.",
+            "Ignition electrode worn and misaligned; replaced, combustion re-adjusted, three restarts OK.",
+            (("IGN-ELEC-VIT", "1"), ("GSK-FLUE-DN110", "1")),
+        ),
+        (
+            "Low system pressure",
+            "Heating pressure drops to 0.8 bar overnight.",
+            "Expansion vessel membrane defective; vessel replaced, system refilled to 1.8 bar.",
+            (("EXP-VES-50L", "1"),),
+        ),
+        (
+            "No hot water in the east wing",
+            "Lukewarm water at the taps since this morning.",
+            "Mixing valve stuck; valve replaced, hot water 60 °C at the farthest tap.",
+            (("VLV-3W-DN25", "1"),),
+        ),
     ],
     "AHUs": [
-        ("Supply fan belt squealing", "Loud squealing from the AHU room at start-up.",
-         "Belts worn and loose; replaced both belts and re-tensioned.", (("BLT-SPA-1250", "2"),)),
-        ("Filter pressure alarm", "Differential pressure alarm on the bag filter stage.",
-         "Bag filters replaced ahead of schedule (pollen season); alarm cleared.", (("FLT-F7-592-592-6P", "6"),)),
-        ("Rooms too warm – AHU not cooling", "Offices on the 3rd floor at 27 °C.",
-         "Cooling valve actuator defective; replaced, supply air back to 18 °C.", (("ACT-24V-10NM", "1"),)),
+        (
+            "Supply fan belt squealing",
+            "Loud squealing from the AHU room at start-up.",
+            "Belts worn and loose; replaced both belts and re-tensioned.",
+            (("BLT-SPA-1250", "2"),),
+        ),
+        (
+            "Filter pressure alarm",
+            "Differential pressure alarm on the bag filter stage.",
+            "Bag filters replaced ahead of schedule (pollen season); alarm cleared.",
+            (("FLT-F7-592-592-6P", "6"),),
+        ),
+        (
+            "Rooms too warm – AHU not cooling",
+            "Offices on the 3rd floor at 27 °C.",
+            "Cooling valve actuator defective; replaced, supply air back to 18 °C.",
+            (("ACT-24V-10NM", "1"),),
+        ),
     ],
     "Lifts": [
-        ("Lift stuck between floors", "Passenger released by the fire brigade, lift out of service.",
-         "Door lock contact misaligned; adjusted and tested 20 runs. Lift back in service.",
-         (("LFT-ROLLER-80", "2"),)),
-        ("Lift door does not close", "Door reopens repeatedly on the ground floor.",
-         "Light curtain defective; replaced and door timing checked.", (("LFT-LIGHT-CURTAIN", "1"),)),
-        ("Emergency phone in lift car faulty", "Weekly test call did not connect.",
-         "SIM card of the emergency call unit replaced; test call to the service centre OK.", ()),
+        (
+            "Lift stuck between floors",
+            "Passenger released by the fire brigade, lift out of service.",
+            "Door lock contact misaligned; adjusted and tested 20 runs. Lift back in service.",
+            (("LFT-ROLLER-80", "2"),),
+        ),
+        (
+            "Lift door does not close",
+            "Door reopens repeatedly on the ground floor.",
+            "Light curtain defective; replaced and door timing checked.",
+            (("LFT-LIGHT-CURTAIN", "1"),),
+        ),
+        (
+            "Emergency phone in lift car faulty",
+            "Weekly test call did not connect.",
+            "SIM card of the emergency call unit replaced; test call to the service centre OK.",
+            (),
+        ),
     ],
     "Fire safety": [
-        ("Fire panel fault: detector loop 2", "Panel shows a fault on loop 2, zone 14.",
-         "Detector in room 2.31 contaminated; replaced and loop tested.", (("DET-OPT-FAP", "1"),)),
-        ("False alarms from a smoke detector", "Detector near the kitchen triggered twice this week.",
-         "Optical detector replaced by a heat detector approved for kitchens.", (("DET-OPT-FAP", "1"),)),
-        ("Fire panel battery fault", "Panel reports 'battery fault' after the mains test.",
-         "Standby batteries replaced (4 years old); 30-minute mains-failure test OK.", (("BAT-12V-7AH", "2"),)),
+        (
+            "Fire panel fault: detector loop 2",
+            "Panel shows a fault on loop 2, zone 14.",
+            "Detector in room 2.31 contaminated; replaced and loop tested.",
+            (("DET-OPT-FAP", "1"),),
+        ),
+        (
+            "False alarms from a smoke detector",
+            "Detector near the kitchen triggered twice this week.",
+            "Optical detector replaced by a heat detector approved for kitchens.",
+            (("DET-OPT-FAP", "1"),),
+        ),
+        (
+            "Fire panel battery fault",
+            "Panel reports 'battery fault' after the mains test.",
+            "Standby batteries replaced (4 years old); 30-minute mains-failure test OK.",
+            (("BAT-12V-7AH", "2"),),
+        ),
     ],
     "Electrical": [
-        ("Generator failed weekly test run", "Test run aborted after 2 minutes, alarm 'low coolant'.",
-         "Coolant topped up, leak at hose clamp fixed; 30-minute load test OK.", ()),
-        ("Breaker trips on distribution board", "Circuit 3F2 trips several times a day.",
-         "Insulation fault in a ceiling luminaire feed; cable section replaced, circuit back on.",
-         (("CBL-NYM-3X1.5", "12"),)),
-        ("Blown fuses on the main switchboard", "Two NH fuses blown on feeder 4 overnight.",
-         "Fuses replaced, loose busbar connection re-tightened and checked with the thermal camera.",
-         (("FUSE-NH00-63A", "3"),)),
+        (
+            "Generator failed weekly test run",
+            "Test run aborted after 2 minutes, alarm 'low coolant'.",
+            "Coolant topped up, leak at hose clamp fixed; 30-minute load test OK.",
+            (),
+        ),
+        (
+            "Breaker trips on distribution board",
+            "Circuit 3F2 trips several times a day.",
+            "Insulation fault in a ceiling luminaire feed; cable section replaced, circuit back on.",
+            (("CBL-NYM-3X1.5", "12"),),
+        ),
+        (
+            "Blown fuses on the main switchboard",
+            "Two NH fuses blown on feeder 4 overnight.",
+            "Fuses replaced, loose busbar connection re-tightened and checked with the thermal camera.",
+            (("FUSE-NH00-63A", "3"),),
+        ),
     ],
 }
 INSTALLATIONS = [
-    ("Install additional smoke detectors in the archive", "Fire safety",
-     "Three optical detectors installed, wired to loop 3, programmed and tested.",
-     (("DET-OPT-FAP", "3"), ("CBL-NYM-3X1.5", "25"))),
-    ("Replace 3-way valve on heating circuit 2", "Boilers", "Valve replaced and circuit balanced.",
-     (("VLV-3W-DN25", "1"), ("SEN-PT1000-100", "1"))),
-    ("Install temperature sensors on the chilled water circuit", "Chillers",
-     "Two sensors installed and connected to the BMS.", (("SEN-PT1000-100", "2"), ("PIPE-CU-22", "1"))),
+    (
+        "Install additional smoke detectors in the archive",
+        "Fire safety",
+        "Three optical detectors installed, wired to loop 3, programmed and tested.",
+        (("DET-OPT-FAP", "3"), ("CBL-NYM-3X1.5", "25")),
+    ),
+    (
+        "Replace 3-way valve on heating circuit 2",
+        "Boilers",
+        "Valve replaced and circuit balanced.",
+        (("VLV-3W-DN25", "1"), ("SEN-PT1000-100", "1")),
+    ),
+    (
+        "Install temperature sensors on the chilled water circuit",
+        "Chillers",
+        "Two sensors installed and connected to the BMS.",
+        (("SEN-PT1000-100", "2"), ("PIPE-CU-22", "1")),
+    ),
 ]
 
 HOLD_REASONS = {
-    HoldReason.WAITING_FOR_PARTS: ["Spare part ordered from the manufacturer, delivery in 3 days.",
-                                   "Seal kit not in stock at the wholesaler; ordered."],
-    HoldReason.WAITING_FOR_CLIENT: ["Client must approve the quote for the replacement first.",
-                                    "Waiting for the client's decision on repair vs. replacement."],
-    HoldReason.WAITING_FOR_ACCESS: ["Area in use; access only after the client clears it.",
-                                    "Plant room locked, key holder away until Monday."],
+    HoldReason.WAITING_FOR_PARTS: [
+        "Spare part ordered from the manufacturer, delivery in 3 days.",
+        "Seal kit not in stock at the wholesaler; ordered.",
+    ],
+    HoldReason.WAITING_FOR_CLIENT: [
+        "Client must approve the quote for the replacement first.",
+        "Waiting for the client's decision on repair vs. replacement.",
+    ],
+    HoldReason.WAITING_FOR_ACCESS: [
+        "Area in use; access only after the client clears it.",
+        "Plant room locked, key holder away until Monday.",
+    ],
     HoldReason.OTHER: ["Crane for the rooftop unit must be booked.", "Scaffolding needed, requested by the client."],
 }
-CANCEL_REASONS = ["Client cancelled: the unit will be replaced by the manufacturer under warranty.",
-                  "Duplicate of an existing work order.",
-                  "Site closed for renovation; the work moves to next quarter.",
-                  "Problem solved by the client's caretaker before our visit."]
-OFFICE_NOTES = ["Client called: please use the loading dock entrance and ask for the shift lead.",
-                "Quote for the replacement sent to the client.", "Access confirmed for the morning.",
-                "Client asked for the service report by e-mail."]
-FIELD_NOTES = ["Worn coupling noticed – recommend replacing at the next service.",
-               "Photos of the nameplate taken for the asset register.",
-               "Insulation on the return pipe damaged over 2 m; client informed.",
-               "Unit is 22 years old, spare parts getting hard to find – suggest a replacement quote."]
-CLIENT_NOTES = ["Please coordinate with the ward office before entering.",
-                "Our caretaker will be on site from 8:00 to let you in."]
-NO_CHARGE_REASONS = ["Warranty: repeat repair within 30 days of our last visit.",
-                     "Goodwill: client's first call-out under the new contract."]
+CANCEL_REASONS = [
+    "Client cancelled: the unit will be replaced by the manufacturer under warranty.",
+    "Duplicate of an existing work order.",
+    "Site closed for renovation; the work moves to next quarter.",
+    "Problem solved by the client's caretaker before our visit.",
+]
+OFFICE_NOTES = [
+    "Client called: please use the loading dock entrance and ask for the shift lead.",
+    "Quote for the replacement sent to the client.",
+    "Access confirmed for the morning.",
+    "Client asked for the service report by e-mail.",
+]
+FIELD_NOTES = [
+    "Worn coupling noticed – recommend replacing at the next service.",
+    "Photos of the nameplate taken for the asset register.",
+    "Insulation on the return pipe damaged over 2 m; client informed.",
+    "Unit is 22 years old, spare parts getting hard to find – suggest a replacement quote.",
+]
+CLIENT_NOTES = [
+    "Please coordinate with the ward office before entering.",
+    "Our caretaker will be on site from 8:00 to let you in.",
+]
+NO_CHARGE_REASONS = [
+    "Warranty: repeat repair within 30 days of our last visit.",
+    "Goodwill: client's first call-out under the new contract.",
+]
 
 REQUESTS_ACCEPTED = [
     # who, source, site name, equipment name or "", title, description, priority
-    ("requester", RequestSource.WEB, "Office building Ballindamm", "Passenger lift A", "Lift A makes a loud noise",
-     "Tenants on the 4th floor report a banging noise when the lift stops.", Priority.HIGH),
-    ("requester", RequestSource.QR, "Harburg shopping centre", "Rooftop unit RTU-1", "Mall too warm near entrance B",
-     "Scanned the QR code on the unit: display shows fault E21.", Priority.NORMAL),
-    ("client", RequestSource.PORTAL, "Ward block North", "AHU-02 wards", "Draught in ward 3 corridor",
-     "Patients complain about cold air from the ceiling outlets.", Priority.NORMAL),
-    ("client", RequestSource.PORTAL, "Main building", "Bed lift L2", "Bed lift L2 door reopening",
-     "Door reopens several times before the lift leaves.", Priority.HIGH),
-    ("dispatcher", RequestSource.EMAIL, "Hotel Alsterblick", "Boiler HB-1", "No heating in rooms 301–320",
-     "E-mail from the chief engineer: radiators cold on the 3rd floor since last night.", Priority.CRITICAL),
-    ("requester", RequestSource.WEB, "Eppendorf residential complex", "Boiler H-1", "Low pressure on heating",
-     "Caretaker topped up twice this week.", Priority.NORMAL),
-    ("dispatcher", RequestSource.EMAIL, "Newark plant", "Chiller NW-CH1", "Chiller NW-CH1 surge alarm",
-     "Linda Park: surge alarm twice overnight, unit restarted automatically.", Priority.HIGH),
+    (
+        "requester",
+        RequestSource.WEB,
+        "Office building Ballindamm",
+        "Passenger lift A",
+        "Lift A makes a loud noise",
+        "Tenants on the 4th floor report a banging noise when the lift stops.",
+        Priority.HIGH,
+    ),
+    (
+        "requester",
+        RequestSource.QR,
+        "Harburg shopping centre",
+        "Rooftop unit RTU-1",
+        "Mall too warm near entrance B",
+        "Scanned the QR code on the unit: display shows fault E21.",
+        Priority.NORMAL,
+    ),
+    (
+        "client",
+        RequestSource.PORTAL,
+        "Ward block North",
+        "AHU-02 wards",
+        "Draught in ward 3 corridor",
+        "Patients complain about cold air from the ceiling outlets.",
+        Priority.NORMAL,
+    ),
+    (
+        "client",
+        RequestSource.PORTAL,
+        "Main building",
+        "Bed lift L2",
+        "Bed lift L2 door reopening",
+        "Door reopens several times before the lift leaves.",
+        Priority.HIGH,
+    ),
+    (
+        "dispatcher",
+        RequestSource.EMAIL,
+        "Hotel Alsterblick",
+        "Boiler HB-1",
+        "No heating in rooms 301–320",
+        "E-mail from the chief engineer: radiators cold on the 3rd floor since last night.",
+        Priority.CRITICAL,
+    ),
+    (
+        "requester",
+        RequestSource.WEB,
+        "Eppendorf residential complex",
+        "Boiler H-1",
+        "Low pressure on heating",
+        "Caretaker topped up twice this week.",
+        Priority.NORMAL,
+    ),
+    (
+        "dispatcher",
+        RequestSource.EMAIL,
+        "Newark plant",
+        "Chiller NW-CH1",
+        "Chiller NW-CH1 surge alarm",
+        "Linda Park: surge alarm twice overnight, unit restarted automatically.",
+        Priority.HIGH,
+    ),
 ]
 REQUESTS_OPEN = [
-    ("requester", RequestSource.WEB, "Office building Ballindamm", "", "Exit sign flickering in stairwell 2",
-     "Sign above the door to the car park flickers.", Priority.LOW),
-    ("client", RequestSource.PORTAL, "Energy centre", "Chilled water pump P-02", "Pump P-02 sounds rough",
-     "Night shift noticed a rattling noise.", Priority.NORMAL),
-    ("requester", RequestSource.QR, "Harburg shopping centre", "Escalator E1", "Escalator E1 handrail slow",
-     "Handrail moves slower than the steps.", Priority.HIGH),
-    ("dispatcher", RequestSource.EMAIL, "Allentown distribution center", "Freight elevator",
-     "Freight elevator leveling off", "Car stops about an inch below the dock floor.", Priority.NORMAL),
-    ("client", RequestSource.PORTAL, "Main building", "", "Smell of burning near the lab corridor",
-     "Faint smell near room 1.204; no visible smoke.", Priority.HIGH),
+    (
+        "requester",
+        RequestSource.WEB,
+        "Office building Ballindamm",
+        "",
+        "Exit sign flickering in stairwell 2",
+        "Sign above the door to the car park flickers.",
+        Priority.LOW,
+    ),
+    (
+        "client",
+        RequestSource.PORTAL,
+        "Energy centre",
+        "Chilled water pump P-02",
+        "Pump P-02 sounds rough",
+        "Night shift noticed a rattling noise.",
+        Priority.NORMAL,
+    ),
+    (
+        "requester",
+        RequestSource.QR,
+        "Harburg shopping centre",
+        "Escalator E1",
+        "Escalator E1 handrail slow",
+        "Handrail moves slower than the steps.",
+        Priority.HIGH,
+    ),
+    (
+        "dispatcher",
+        RequestSource.EMAIL,
+        "Allentown distribution center",
+        "Freight elevator",
+        "Freight elevator leveling off",
+        "Car stops about an inch below the dock floor.",
+        Priority.NORMAL,
+    ),
+    (
+        "client",
+        RequestSource.PORTAL,
+        "Main building",
+        "",
+        "Smell of burning near the lab corridor",
+        "Faint smell near room 1.204; no visible smoke.",
+        Priority.HIGH,
+    ),
 ]
 REQUESTS_REJECTED = [
-    ("requester", RequestSource.WEB, "Harburg shopping centre", "", "Coffee machine in the food court broken",
-     "Tenant's coffee machine does not heat.",
-     "Not covered by our contract: the coffee machine belongs to the tenant. Please contact the tenant directly."),
-    ("client", RequestSource.PORTAL, "Main building", "", "Replace the TV in patient room 2.14",
-     "Screen stays black.", "Patient TVs are serviced by the hospital's media provider, not by Nordwind."),
+    (
+        "requester",
+        RequestSource.WEB,
+        "Harburg shopping centre",
+        "",
+        "Coffee machine in the food court broken",
+        "Tenant's coffee machine does not heat.",
+        "Not covered by our contract: the coffee machine belongs to the tenant. Please contact the tenant directly.",
+    ),
+    (
+        "client",
+        RequestSource.PORTAL,
+        "Main building",
+        "",
+        "Replace the TV in patient room 2.14",
+        "Screen stays black.",
+        "Patient TVs are serviced by the hospital's media provider, not by Nordwind.",
+    ),
 ]
-DUPLICATE_REQUEST = ("requester", RequestSource.WEB, "Office building Ballindamm", "Passenger lift A",
-                     "Noise from lift A", "Banging noise when stopping (4th floor).")
+DUPLICATE_REQUEST = (
+    "requester",
+    RequestSource.WEB,
+    "Office building Ballindamm",
+    "Passenger lift A",
+    "Noise from lift A",
+    "Banging noise when stopping (4th floor).",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -604,8 +1131,11 @@ def _in_hours(t: datetime, tz: ZoneInfo, rng: random.Random, start: float = 7.5,
 def _office_moment_before(limit: datetime, rng: random.Random, days: int = 3) -> datetime:
     """A moment in office hours (Berlin) within the last few working days before ``limit``."""
     for _ in range(50):
-        d = _workday_after(limit.astimezone(OFFICE_TZ).date(), -rng.randint(0, days)) if rng.random() < 0.9 else \
-            limit.astimezone(OFFICE_TZ).date()
+        d = (
+            _workday_after(limit.astimezone(OFFICE_TZ).date(), -rng.randint(0, days))
+            if rng.random() < 0.9
+            else limit.astimezone(OFFICE_TZ).date()
+        )
         t = _at(d, rng.uniform(7.75, 16.0), OFFICE_TZ)
         if t < limit:
             return t
@@ -725,8 +1255,21 @@ def _signature_png() -> bytes:
 
     img = Image.new("RGB", (360, 120), "white")
     draw = ImageDraw.Draw(img)
-    points = [(20, 80), (45, 30), (60, 85), (80, 40), (95, 78), (120, 50), (150, 82), (175, 35), (190, 75),
-              (230, 60), (260, 70), (300, 45), (335, 62)]
+    points = [
+        (20, 80),
+        (45, 30),
+        (60, 85),
+        (80, 40),
+        (95, 78),
+        (120, 50),
+        (150, 82),
+        (175, 35),
+        (190, 75),
+        (230, 60),
+        (260, 70),
+        (300, 45),
+        (335, 62),
+    ]
     draw.line(points, fill=(20, 30, 90), width=3, joint="curve")
     draw.line([(40, 95), (320, 92)], fill=(20, 30, 90), width=2)
     buf = io.BytesIO()
@@ -778,8 +1321,9 @@ class _Loader:
             user.save()
             users[local] = user
         self.users = users
-        org = organization_create(name=ORG_NAME, owner=users["admin"], currency="EUR", timezone="Europe/Berlin",
-                                  work_order_prefix="WO")
+        org = organization_create(
+            name=ORG_NAME, owner=users["admin"], currency="EUR", timezone="Europe/Berlin", work_order_prefix="WO"
+        )
         self.org = org
         admin = actor_for(users["admin"], org.pk)
         self._reference_data(admin)
@@ -787,8 +1331,9 @@ class _Loader:
             if role == Role.ADMIN:
                 continue
             client_id = self.clients[CLIENT_USER_CLIENT].pk if role == Role.CLIENT_USER else None
-            membership_create(actor=admin, email=f"{local}@{EMAIL_DOMAIN}", full_name=name, role=role,
-                              client_id=client_id)
+            membership_create(
+                actor=admin, email=f"{local}@{EMAIL_DOMAIN}", full_name=name, role=role, client_id=client_id
+            )
         self.actors = {local: actor_for(user, org.pk) for local, user in users.items()}
         self.technicians = [k for k in TECH_REGION]
         sim = _Clock(self.now)
@@ -799,27 +1344,57 @@ class _Loader:
         return org
 
     def _reference_data(self, admin: Actor) -> None:
-        self.categories = {name: category_create(actor=admin, data={"name": name, "description": text})
-                           for name, text in CATEGORIES.items()}
+        self.categories = {
+            name: category_create(actor=admin, data={"name": name, "description": text})
+            for name, text in CATEGORIES.items()
+        }
         self.parts = {}
         for sku, name, unit, cost, price in PARTS:
-            self.parts[sku] = part_create(actor=admin, data={
-                "sku": sku, "name": name, "unit": unit, "unit_cost": Decimal(cost), "sale_price": Decimal(price),
-                "barcode": "", "is_active": True})
+            self.parts[sku] = part_create(
+                actor=admin,
+                data={
+                    "sku": sku,
+                    "name": name,
+                    "unit": unit,
+                    "unit_cost": Decimal(cost),
+                    "sale_price": Decimal(price),
+                    "barcode": "",
+                    "is_active": True,
+                },
+            )
         self.clients, self.sites = {}, []
         self.equipment: list[tuple[Equipment, str, str]] = []  # (equipment, category, template key)
         serial = 1000
         for spec in CLIENTS:
-            client = client_create(actor=admin, data={k: spec[k] for k in ("name", "billing_address", "vat_id",
-                                                                             "email", "phone", "notes")})
+            client = client_create(
+                actor=admin, data={k: spec[k] for k in ("name", "billing_address", "vat_id", "email", "phone", "notes")}
+            )
             self.clients[client.name] = client
             for name, title, email, phone, primary in spec["contacts"]:
-                contact_create(actor=admin, data={"client_id": client.pk, "name": name, "job_title": title,
-                                                  "email": email, "phone": phone, "is_primary": primary})
+                contact_create(
+                    actor=admin,
+                    data={
+                        "client_id": client.pk,
+                        "name": name,
+                        "job_title": title,
+                        "email": email,
+                        "phone": phone,
+                        "is_primary": primary,
+                    },
+                )
             for name, address, tz, lat, lon, access, equipment in spec["sites"]:
-                site = site_create(actor=admin, data={
-                    "client_id": client.pk, "name": name, "address": address, "timezone": tz,
-                    "latitude": Decimal(lat), "longitude": Decimal(lon), "access_notes": access})
+                site = site_create(
+                    actor=admin,
+                    data={
+                        "client_id": client.pk,
+                        "name": name,
+                        "address": address,
+                        "timezone": tz,
+                        "latitude": Decimal(lat),
+                        "longitude": Decimal(lon),
+                        "access_notes": access,
+                    },
+                )
                 self.sites.append(site)
 
                 def add(items, parent, site=site):
@@ -827,12 +1402,23 @@ class _Loader:
                     for ename, cat, maker, model, crit, tkey, children in items:
                         serial += self.rng.randint(1, 97)
                         installed = self.setup_time.date() - timedelta(days=self.rng.randint(200, 5000))
-                        eq = equipment_create(actor=admin, data={
-                            "site_id": site.pk, "parent_id": parent.pk if parent else None,
-                            "category_id": self.categories[cat].pk, "name": ename, "manufacturer": maker,
-                            "model": model, "serial_number": f"{maker[:3].upper()}-{installed.year}-{serial:06d}",
-                            "install_date": installed, "warranty_end": installed + timedelta(days=730),
-                            "criticality": crit, "status": "operational", "notes": ""})
+                        eq = equipment_create(
+                            actor=admin,
+                            data={
+                                "site_id": site.pk,
+                                "parent_id": parent.pk if parent else None,
+                                "category_id": self.categories[cat].pk,
+                                "name": ename,
+                                "manufacturer": maker,
+                                "model": model,
+                                "serial_number": f"{maker[:3].upper()}-{installed.year}-{serial:06d}",
+                                "install_date": installed,
+                                "warranty_end": installed + timedelta(days=730),
+                                "criticality": crit,
+                                "status": "operational",
+                                "notes": "",
+                            },
+                        )
                         self.equipment.append((eq, cat, tkey))
                         add(children, eq)
 
@@ -842,8 +1428,9 @@ class _Loader:
             data = {k: v for k, v in spec.items() if k not in ("checklist", "parts")}
             data["is_billable"] = True
             data["is_active"] = True
-            data["checklist"] = [{"label": label, "kind": kind, "is_required": required}
-                                 for label, kind, required in spec["checklist"]]
+            data["checklist"] = [
+                {"label": label, "kind": kind, "is_required": required} for label, kind, required in spec["checklist"]
+            ]
             data["parts"] = [{"part_id": self.parts[sku].pk, "quantity": qty} for sku, qty in spec["parts"]]
             self.templates[key] = wo_services.template_create(actor=admin, data=data)
 
@@ -858,9 +1445,13 @@ class _Loader:
         rng = self.rng
 
         def pool(template_key: str = "", category: str = ""):
-            return [(eq, cat) for eq, cat, tk in self.equipment
-                    if (not template_key or tk == template_key) and (not category or cat == category)
-                    and (region is None or self._region(eq.site) == region)]
+            return [
+                (eq, cat)
+                for eq, cat, tk in self.equipment
+                if (not template_key or tk == template_key)
+                and (not category or cat == category)
+                and (region is None or self._region(eq.site) == region)
+            ]
 
         if plan.template_key == "fire":
             plan.equipment = None
@@ -878,8 +1469,15 @@ class _Loader:
 
     def _plans(self) -> list[_Plan]:
         rng = self.rng
-        mix = ([Status.CLOSED] * 108 + [Status.COMPLETED] * 14 + [Status.CANCELLED] * 10 + [Status.ON_HOLD] * 8
-               + [Status.IN_PROGRESS] * 10 + [Status.PLANNED] * 29 + [Status.NEW] * 18)
+        mix = (
+            [Status.CLOSED] * 108
+            + [Status.COMPLETED] * 14
+            + [Status.CANCELLED] * 10
+            + [Status.ON_HOLD] * 8
+            + [Status.IN_PROGRESS] * 10
+            + [Status.PLANNED] * 29
+            + [Status.NEW] * 18
+        )
         # 197 plans + 3 follow-ups created after closing = 200 work orders
         rng.shuffle(mix)
         plans: list[_Plan] = []
@@ -892,8 +1490,9 @@ class _Loader:
                 plan.priority = TEMPLATES[plan.template_key]["default_priority"] if rng.random() < 0.85 else "low"
             elif roll < 0.96:
                 plan.category, plan.type = rng.choice(list(CORRECTIVE)), "corrective"
-                plan.priority = rng.choices([Priority.CRITICAL, Priority.HIGH, Priority.NORMAL, Priority.LOW],
-                                            [14, 25, 46, 15])[0]
+                plan.priority = rng.choices(
+                    [Priority.CRITICAL, Priority.HIGH, Priority.NORMAL, Priority.LOW], [14, 25, 46, 15]
+                )[0]
                 plan.reports_down = plan.priority in (Priority.CRITICAL, Priority.HIGH) and rng.random() < 0.5
             else:
                 title, plan.category, resolution, used = rng.choice(INSTALLATIONS)
@@ -922,8 +1521,11 @@ class _Loader:
             p.today, p.technician = True, self.technicians[i % len(self.technicians)]
             self._place(p, region=TECH_REGION[p.technician])
         # requests that became work orders: take over plans without a template
-        candidates = [p for p in plans if not p.template_key and not p.today and not p.follow_up and not p.reopen
-                      and p.final != Status.CANCELLED]
+        candidates = [
+            p
+            for p in plans
+            if not p.template_key and not p.today and not p.follow_up and not p.reopen and p.final != Status.CANCELLED
+        ]
         for plan, req in zip(candidates[::5], REQUESTS_ACCEPTED, strict=False):
             _who, _source, site_name, eq_name, title, description, priority = req
             eq, cat = next((e, c) for e, c, _t in self.equipment if e.name == eq_name and e.site.name == site_name)
@@ -976,15 +1578,25 @@ class _Loader:
         if plan.template_key == "chiller" and rng.random() < 0.5:
             helper = rng.choice([t for t in self.technicians if TECH_REGION[t] == TECH_REGION[lead] and t != lead])
         story.state.update(lead=lead, helper=helper, plan=plan)
-        duration = (TEMPLATES[plan.template_key]["estimated_duration_minutes"] if plan.template_key
-                    else rng.choice((60, 90, 120, 150, 180, 240)))
+        duration = (
+            TEMPLATES[plan.template_key]["estimated_duration_minutes"]
+            if plan.template_key
+            else rng.choice((60, 90, 120, 150, 180, 240))
+        )
         dispatcher = "dispatcher"
         cancel_reason = rng.choice(CANCEL_REASONS)
 
         # 1. the scheduled visit
         slots = (7.5, 8.0, 8.5, 9.0, 10.0, 10.5, 13.0, 13.5, 14.0)
-        back = {Status.CLOSED: (-60, -6), Status.CANCELLED: (-60, 6), Status.COMPLETED: (-5, -1),
-                Status.ON_HOLD: (-9, -1), Status.IN_PROGRESS: (-3, -1), Status.PLANNED: (1, 10), Status.NEW: (1, 8)}
+        back = {
+            Status.CLOSED: (-60, -6),
+            Status.CANCELLED: (-60, 6),
+            Status.COMPLETED: (-5, -1),
+            Status.ON_HOLD: (-9, -1),
+            Status.IN_PROGRESS: (-3, -1),
+            Status.PLANNED: (1, 10),
+            Status.NEW: (1, 8),
+        }
         sched_day = _workday_after(today, rng.randint(*back[Status(final)]))
         hour = rng.choice(slots)
         if plan.today:
@@ -1001,8 +1613,9 @@ class _Loader:
             sched, running_today = _at(_workday_after(today, -1), hour, tz), False
 
         # 2. created (and planned) some working days before, in office hours
-        lo, hi = {Priority.CRITICAL: (0, 0), Priority.HIGH: (0, 2), Priority.NORMAL: (1, 8),
-                  Priority.LOW: (3, 12)}[Priority(plan.priority)]
+        lo, hi = {Priority.CRITICAL: (0, 0), Priority.HIGH: (0, 2), Priority.NORMAL: (1, 8), Priority.LOW: (3, 12)}[
+            Priority(plan.priority)
+        ]
         if plan.template_key:
             lo, hi = 5, 15
         if final == Status.NEW:
@@ -1010,8 +1623,9 @@ class _Loader:
         elif hi == 0:
             created = sched - timedelta(minutes=rng.randint(60, 150))  # a breakdown phoned in this morning
             if _local_hour(created, OFFICE_TZ) < 7.25 or not _is_workday(created.astimezone(OFFICE_TZ).date()):
-                created = _at(_workday_after(sched.astimezone(OFFICE_TZ).date(), -1), rng.uniform(14.5, 16.5),
-                              OFFICE_TZ)  # ... or yesterday afternoon
+                created = _at(
+                    _workday_after(sched.astimezone(OFFICE_TZ).date(), -1), rng.uniform(14.5, 16.5), OFFICE_TZ
+                )  # ... or yesterday afternoon
         else:
             office_day = _workday_after(sched.astimezone(OFFICE_TZ).date(), -rng.randint(max(lo, 1), hi))
             created = _at(office_day, rng.uniform(7.75, 15.5), OFFICE_TZ)
@@ -1028,13 +1642,17 @@ class _Loader:
         add(created, partial(self._create, story, wished))
         if final == Status.NEW:
             if rng.random() < 0.3:
-                add(created + timedelta(minutes=rng.randint(5, 90)),
-                    partial(self._note, story, dispatcher, rng.choice(OFFICE_NOTES)))
+                add(
+                    created + timedelta(minutes=rng.randint(5, 90)),
+                    partial(self._note, story, dispatcher, rng.choice(OFFICE_NOTES)),
+                )
             return
         if final == Status.CANCELLED and plan.cancel_from == Status.NEW:
             cancel_at = _in_hours(created + timedelta(hours=rng.uniform(2, 72)), OFFICE_TZ, rng)
-            add(min(cancel_at, now - timedelta(minutes=10)),
-                partial(self._transition, story, dispatcher, Status.CANCELLED, reason=cancel_reason))
+            add(
+                min(cancel_at, now - timedelta(minutes=10)),
+                partial(self._transition, story, dispatcher, Status.CANCELLED, reason=cancel_reason),
+            )
             return
 
         # 3. the dispatcher assigns a technician, schedules the visit and plans it
@@ -1044,14 +1662,18 @@ class _Loader:
         add(planned_at, partial(self._assign, story, sched, duration))
         add(planned_at, partial(self._transition, story, dispatcher, Status.PLANNED))
         if rng.random() < 0.15:
-            add(planned_at + timedelta(minutes=rng.randint(10, 60)),
-                partial(self._note, story, dispatcher, rng.choice(OFFICE_NOTES)))
+            add(
+                planned_at + timedelta(minutes=rng.randint(10, 60)),
+                partial(self._note, story, dispatcher, rng.choice(OFFICE_NOTES)),
+            )
         if final == Status.PLANNED:
             return
         if final == Status.CANCELLED:
             cancel_at = _in_hours(planned_at + timedelta(hours=rng.uniform(3, 48)), OFFICE_TZ, rng)
-            add(min(cancel_at, sched - timedelta(minutes=30), now - timedelta(minutes=5)),
-                partial(self._transition, story, dispatcher, Status.CANCELLED, reason=cancel_reason))
+            add(
+                min(cancel_at, sched - timedelta(minutes=30), now - timedelta(minutes=5)),
+                partial(self._transition, story, dispatcher, Status.CANCELLED, reason=cancel_reason),
+            )
             return
 
         # 4. the technician travels, starts, works
@@ -1068,18 +1690,32 @@ class _Loader:
             hold_at = start + timedelta(minutes=rng.randint(40, max(45, duration - 15)))
             if plan.template_key:
                 add(hold_at - timedelta(minutes=20), partial(self._answer, story, lead, 2))
-            add(hold_at - timedelta(minutes=2), partial(self._time, story, lead, start, hold_at - timedelta(
-                minutes=2), TimeKind.LABOUR))
+            add(
+                hold_at - timedelta(minutes=2),
+                partial(self._time, story, lead, start, hold_at - timedelta(minutes=2), TimeKind.LABOUR),
+            )
             hold_reason = plan.hold_reason or rng.choice(list(HOLD_REASONS))
-            add(hold_at, partial(self._transition, story, lead, Status.ON_HOLD, hold_reason=hold_reason,
-                                 reason=rng.choice(HOLD_REASONS[hold_reason])))
+            add(
+                hold_at,
+                partial(
+                    self._transition,
+                    story,
+                    lead,
+                    Status.ON_HOLD,
+                    hold_reason=hold_reason,
+                    reason=rng.choice(HOLD_REASONS[hold_reason]),
+                ),
+            )
             if final == Status.ON_HOLD:
                 if rng.random() < 0.5:
-                    add(hold_at + timedelta(minutes=rng.randint(30, 240)),
-                        partial(self._note, story, dispatcher, rng.choice(OFFICE_NOTES)))
+                    add(
+                        hold_at + timedelta(minutes=rng.randint(30, 240)),
+                        partial(self._note, story, dispatcher, rng.choice(OFFICE_NOTES)),
+                    )
                 return
-            resume = _at(_workday_after(hold_at.astimezone(tz).date(), rng.randint(1, 4)),
-                         rng.choice((7.5, 8.0, 9.0, 10.0)), tz)
+            resume = _at(
+                _workday_after(hold_at.astimezone(tz).date(), rng.randint(1, 4)), rng.choice((7.5, 8.0, 9.0, 10.0)), tz
+            )
             add(resume, partial(self._transition, story, lead, Status.IN_PROGRESS))
             add(resume, partial(self._time, story, lead, resume - travel, resume, TimeKind.TRAVEL))
             start, duration = resume, max(45, duration // 2)
@@ -1103,11 +1739,22 @@ class _Loader:
         add(end - timedelta(minutes=12), partial(self._parts, story, lead))
         if TEMPLATES.get(plan.template_key, {}).get("requires_signature"):
             add(end - timedelta(minutes=6), partial(self._sign, story, lead))
-        add(end - timedelta(minutes=3), partial(self._time, story, lead, start, end - timedelta(minutes=3),
-                                                TimeKind.LABOUR))
+        add(
+            end - timedelta(minutes=3),
+            partial(self._time, story, lead, start, end - timedelta(minutes=3), TimeKind.LABOUR),
+        )
         if helper:
-            add(end - timedelta(minutes=2), partial(self._time, story, helper, start + timedelta(minutes=15),
-                                                    end - timedelta(minutes=5), TimeKind.LABOUR))
+            add(
+                end - timedelta(minutes=2),
+                partial(
+                    self._time,
+                    story,
+                    helper,
+                    start + timedelta(minutes=15),
+                    end - timedelta(minutes=5),
+                    TimeKind.LABOUR,
+                ),
+            )
         add(end, partial(self._transition, story, lead, Status.COMPLETED, resolution_notes=self._resolution(plan)))
         if final == Status.COMPLETED:
             return
@@ -1115,15 +1762,33 @@ class _Loader:
         # 5. the office reviews: sometimes it goes back to the technician, then it is closed
         review = _in_hours(end + timedelta(hours=rng.uniform(14, 60)), OFFICE_TZ, rng)
         if plan.reopen:
-            add(review, partial(self._transition, story, dispatcher, Status.IN_PROGRESS,
-                                reason="Client reports the fault again the next morning; technician to check again."))
+            add(
+                review,
+                partial(
+                    self._transition,
+                    story,
+                    dispatcher,
+                    Status.IN_PROGRESS,
+                    reason="Client reports the fault again the next morning; technician to check again.",
+                ),
+            )
             again = _at(_workday_after(review.astimezone(tz).date(), 1), rng.choice((8.0, 9.0)), tz)
             again_end = again + timedelta(minutes=rng.randint(45, 120))
-            add(again_end - timedelta(minutes=2), partial(self._time, story, lead, again,
-                                                          again_end - timedelta(minutes=2), TimeKind.LABOUR))
-            add(again_end, partial(self._transition, story, lead, Status.COMPLETED,
-                                   resolution_notes=self._resolution(plan) + " Second visit: loose terminal in the "
-                                                                             "control panel re-tightened."))
+            add(
+                again_end - timedelta(minutes=2),
+                partial(self._time, story, lead, again, again_end - timedelta(minutes=2), TimeKind.LABOUR),
+            )
+            add(
+                again_end,
+                partial(
+                    self._transition,
+                    story,
+                    lead,
+                    Status.COMPLETED,
+                    resolution_notes=self._resolution(plan) + " Second visit: loose terminal in the "
+                    "control panel re-tightened.",
+                ),
+            )
             review = _in_hours(again_end + timedelta(hours=rng.uniform(14, 40)), OFFICE_TZ, rng)
         add(review, partial(self._transition, story, dispatcher, Status.CLOSED))
         if plan.no_charge:
@@ -1136,8 +1801,10 @@ class _Loader:
             if plan.follow_up == "planned":
                 later = _at(_workday_after(today, rng.randint(2, 9)), rng.choice(slots), tz)
                 add(follow + timedelta(minutes=20), partial(self._assign, story, later, 90, "follow_up"))
-                add(follow + timedelta(minutes=20), partial(self._transition, story, dispatcher, Status.PLANNED,
-                                                            "follow_up"))
+                add(
+                    follow + timedelta(minutes=20),
+                    partial(self._transition, story, dispatcher, Status.PLANNED, "follow_up"),
+                )
 
     # --- steps -------------------------------------------------------------------------------------
 
@@ -1148,9 +1815,15 @@ class _Loader:
         who, source, site_name, eq_name, title, description, priority = req
         site = next(s for s in self.sites if s.name == site_name)
         eq = next((e for e, _c, _t in self.equipment if e.name == eq_name and e.site_id == site.pk), None)
-        r = wo_services.work_request_create(actor=self.actors[who], title=title, site_id=site.pk,
-                                            equipment_id=eq.pk if eq else None, description=description,
-                                            suggested_priority=priority, source=source)
+        r = wo_services.work_request_create(
+            actor=self.actors[who],
+            title=title,
+            site_id=site.pk,
+            equipment_id=eq.pk if eq else None,
+            description=description,
+            suggested_priority=priority,
+            source=source,
+        )
         self._stamp(r)
         story.state["request"] = r
 
@@ -1160,18 +1833,26 @@ class _Loader:
         template = self.templates.get(plan.template_key)
         if "request" in story.state:
             wo = wo_services.work_request_convert(
-                actor=dispatcher, request_id=story.state["request"].pk, priority=plan.priority)
+                actor=dispatcher, request_id=story.state["request"].pk, priority=plan.priority
+            )
             self._stamp_request_decision(story.state["request"])
             if not plan.is_billable:
                 wo = wo_services.work_order_update(actor=dispatcher, work_order_id=wo.pk, data={"is_billable": False})
         else:
             title, description = (plan.corrective[0], plan.corrective[1]) if plan.corrective else (None, "")
             wo = wo_services.work_order_create(
-                actor=dispatcher, title=title, description=description, site_id=plan.site.pk,
+                actor=dispatcher,
+                title=title,
+                description=description,
+                site_id=plan.site.pk,
                 equipment_id=plan.equipment.pk if plan.equipment else None,
-                template_id=template.pk if template else None, type=plan.type or None, priority=plan.priority,
-                is_billable=plan.is_billable, reports_equipment_down=plan.reports_down,
-                scheduled_start=wished_start)
+                template_id=template.pk if template else None,
+                type=plan.type or None,
+                priority=plan.priority,
+                is_billable=plan.is_billable,
+                reports_equipment_down=plan.reports_down,
+                scheduled_start=wished_start,
+            )
         story.state["wo"] = wo
 
     def _stamp_request_decision(self, req: WorkRequest) -> None:
@@ -1181,20 +1862,26 @@ class _Loader:
         return story.state[which]
 
     def _assign(self, story: Story, start: datetime, duration: int, which: str = "wo") -> None:
-        data = {"lead_technician_id": self.users[story.state["lead"]].pk, "scheduled_start": start,
-                "scheduled_end": start + timedelta(minutes=duration)}
+        data = {
+            "lead_technician_id": self.users[story.state["lead"]].pk,
+            "scheduled_start": start,
+            "scheduled_end": start + timedelta(minutes=duration),
+        }
         if story.state.get("helper") and which == "wo":
             data["helper_ids"] = [self.users[story.state["helper"]].pk]
-        wo_services.work_order_update(actor=self.actors["dispatcher"], work_order_id=self._wo(story, which).pk,
-                                      data=data)
+        wo_services.work_order_update(
+            actor=self.actors["dispatcher"], work_order_id=self._wo(story, which).pk, data=data
+        )
 
     def _transition(self, story: Story, who: str, to: str, which: str = "wo", **kwargs) -> None:
-        wo_services.work_order_transition(actor=self.actors[who], work_order_id=self._wo(story, which).pk, to=to,
-                                          **kwargs)
+        wo_services.work_order_transition(
+            actor=self.actors[who], work_order_id=self._wo(story, which).pk, to=to, **kwargs
+        )
 
     def _time(self, story: Story, who: str, start: datetime, end: datetime, kind: str) -> None:
-        entry = wo_services.time_entry_create(actor=self.actors[who], work_order_id=self._wo(story).pk,
-                                              started_at=start, ended_at=end, kind=kind)
+        entry = wo_services.time_entry_create(
+            actor=self.actors[who], work_order_id=self._wo(story).pk, started_at=start, ended_at=end, kind=kind
+        )
         self._stamp(entry)
 
     def _timer(self, story: Story, who: str) -> None:
@@ -1230,20 +1917,26 @@ class _Loader:
         else:
             lines += list(plan.corrective[3])
         for sku, qty in lines:
-            usage = wo_services.part_usage_create(actor=self.actors[who], work_order_id=wo.pk,
-                                                  part_id=self.parts[sku].pk, quantity=qty)
+            usage = wo_services.part_usage_create(
+                actor=self.actors[who], work_order_id=wo.pk, part_id=self.parts[sku].pk, quantity=qty
+            )
             self._stamp(usage)
         if not plan.template_key and rng.random() < 0.15:
-            usage = wo_services.part_usage_create(actor=self.actors[who], work_order_id=wo.pk,
-                                                  description="Small material (screws, cable ties, sealant)",
-                                                  quantity="1", unit_cost="4.50")
+            usage = wo_services.part_usage_create(
+                actor=self.actors[who],
+                work_order_id=wo.pk,
+                description="Small material (screws, cable ties, sealant)",
+                quantity="1",
+                unit_cost="4.50",
+            )
             self._stamp(usage)
 
     def _sign(self, story: Story, who: str) -> None:
         client = story.state["plan"].site.client
         name = next((c.name for c in Contact.objects.filter(client=client).order_by("-is_primary", "id")), "Client")
-        wo_services.signature_capture(actor=self.actors[who], work_order_id=self._wo(story).pk,
-                                      image_png=self._signature, signed_by_name=name)
+        wo_services.signature_capture(
+            actor=self.actors[who], work_order_id=self._wo(story).pk, image_png=self._signature, signed_by_name=name
+        )
 
     @property
     def _signature(self) -> bytes:
@@ -1253,27 +1946,34 @@ class _Loader:
 
     def _note(self, story: Story, who: str, body: str, which: str = "wo") -> None:
         visible = who in ("client", "requester") or self.rng.random() < 0.3
-        note = wo_services.note_create(actor=self.actors[who], work_order_id=self._wo(story, which).pk, body=body,
-                                       is_client_visible=visible)
+        note = wo_services.note_create(
+            actor=self.actors[who], work_order_id=self._wo(story, which).pk, body=body, is_client_visible=visible
+        )
         self._stamp(note)
 
     def _no_charge(self, story: Story) -> None:
-        wo_services.work_order_set_billing(actor=self.actors["dispatcher"], work_order_id=self._wo(story).pk,
-                                           billing_status=BillingStatus.NO_CHARGE,
-                                           reason=self.rng.choice(NO_CHARGE_REASONS))
+        wo_services.work_order_set_billing(
+            actor=self.actors["dispatcher"],
+            work_order_id=self._wo(story).pk,
+            billing_status=BillingStatus.NO_CHARGE,
+            reason=self.rng.choice(NO_CHARGE_REASONS),
+        )
 
     def _follow_up(self, story: Story, reason: str) -> None:
         story.state["follow_up"] = wo_services.work_order_follow_up(
-            actor=self.actors["dispatcher"], work_order_id=self._wo(story).pk, reason=reason)
+            actor=self.actors["dispatcher"], work_order_id=self._wo(story).pk, reason=reason
+        )
 
     def _resolution(self, plan: _Plan) -> str:
         if plan.corrective:
             return plan.corrective[2]
-        return {"ahu": "Filters replaced, belts and bearings checked, unit running normally.",
-                "boiler": "Inspection done; combustion values within limits, report left with the client.",
-                "lift": "Inspection passed; report signed by the operator's representative.",
-                "chiller": "Seasonal maintenance done; no leaks found, values logged.",
-                "fire": "Walk-through done; findings listed in the checklist."}[plan.template_key]
+        return {
+            "ahu": "Filters replaced, belts and bearings checked, unit running normally.",
+            "boiler": "Inspection done; combustion values within limits, report left with the client.",
+            "lift": "Inspection passed; report signed by the operator's representative.",
+            "chiller": "Seasonal maintenance done; no leaks found, values logged.",
+            "fire": "Walk-through done; findings listed in the checklist.",
+        }[plan.template_key]
 
     # --- requests that are still open, rejected or duplicates ---------------------------------------
 
@@ -1288,15 +1988,19 @@ class _Loader:
         for who, source, site, eq, title, description, rejection in REQUESTS_REJECTED:
             story = Story(key=first_key + len(stories), now=now)
             at = _in_hours(now - timedelta(days=rng.uniform(10, 60)), OFFICE_TZ, rng)
-            story.add(at, partial(self._request_create, story,
-                                  (who, source, site, eq, title, description, Priority.NORMAL)))
-            story.add(_in_hours(at + timedelta(hours=rng.uniform(1, 20)), OFFICE_TZ, rng),
-                      partial(self._reject, story, rejection))
+            story.add(
+                at, partial(self._request_create, story, (who, source, site, eq, title, description, Priority.NORMAL))
+            )
+            story.add(
+                _in_hours(at + timedelta(hours=rng.uniform(1, 20)), OFFICE_TZ, rng),
+                partial(self._reject, story, rejection),
+            )
             stories.append(story)
         # the same lift noise reported a second time, marked as a duplicate
         story = Story(key=first_key + len(stories), now=now)
-        story.add(now - timedelta(minutes=50), partial(self._request_create, story, (*DUPLICATE_REQUEST,
-                                                                                     Priority.NORMAL)))
+        story.add(
+            now - timedelta(minutes=50), partial(self._request_create, story, (*DUPLICATE_REQUEST, Priority.NORMAL))
+        )
         story.add(now - timedelta(minutes=25), partial(self._duplicate, story))
         stories.append(story)
         return stories
@@ -1308,9 +2012,10 @@ class _Loader:
 
     def _duplicate(self, story: Story) -> None:
         req = story.state["request"]
-        original = (WorkRequest.objects.filter(organization_id=self.org.pk, title=REQUESTS_ACCEPTED[0][4]).first())
-        wo_services.work_request_mark_duplicate(actor=self.actors["dispatcher"], request_id=req.pk,
-                                                duplicate_of_id=original.pk)
+        original = WorkRequest.objects.filter(organization_id=self.org.pk, title=REQUESTS_ACCEPTED[0][4]).first()
+        wo_services.work_request_mark_duplicate(
+            actor=self.actors["dispatcher"], request_id=req.pk, duplicate_of_id=original.pk
+        )
         self._stamp_request_decision(req)
 
     # --- afterwards: move Django's auto_now stamps into the replayed past -------------------------
@@ -1321,7 +2026,8 @@ class _Loader:
         # directly. (Once it exists, the billing service is the only writer of this status.)
         invoiced_ids = [s.state["wo"].pk for s in stories if s.state.get("invoiced")]
         WorkOrder.objects.filter(pk__in=invoiced_ids, billing_status=BillingStatus.TO_INVOICE).update(
-            billing_status=BillingStatus.INVOICED)
+            billing_status=BillingStatus.INVOICED
+        )
 
         events = WorkOrderEvent.objects.filter(work_order=OuterRef("pk")).order_by()
         WorkOrder.objects.filter(organization_id=oid).update(

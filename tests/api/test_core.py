@@ -63,8 +63,9 @@ def test_a_stale_if_match_on_the_organization_is_refused_and_nothing_changes(wor
     etag = client.get("/api/v1/organization")["ETag"]
     client.patch("/api/v1/organization", {"name": "First"}, content_type="application/json", headers={"If-Match": etag})
     # when they send a change based on the old version
-    response = client.patch("/api/v1/organization", {"name": "Second"}, content_type="application/json",
-                            headers={"If-Match": etag})
+    response = client.patch(
+        "/api/v1/organization", {"name": "Second"}, content_type="application/json", headers={"If-Match": etag}
+    )
     # then
     assert response.status_code == 412
     assert response.json()["code"] == "stale_version"

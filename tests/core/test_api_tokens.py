@@ -95,8 +95,9 @@ def test_a_token_of_a_deactivated_member_no_longer_authenticates(world, other_wo
     membership_create(actor=other_world.admin, email=world.technician.user.email, full_name="", role="admin")
     _, raw = api_token_create(actor=world.technician, name="export script")
     # when
-    membership_update(actor=world.admin, membership_id=world.technician.membership_id, role="technician",
-                      is_active=False)
+    membership_update(
+        actor=world.admin, membership_id=world.technician.membership_id, role="technician", is_active=False
+    )
     # then
     assert api_token_authenticate(raw) is None
 

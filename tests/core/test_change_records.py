@@ -19,13 +19,23 @@ def test_creating_a_template_records_it_with_its_checklist_and_parts(world):
     # given
     part = PartFactory(organization=world.org)
     # when
-    t = services.template_create(actor=world.dispatcher, data={
-        "name": "Boiler service", "estimated_duration_minutes": 90,
-        "checklist": [{"label": "Check flue", "is_required": True}], "parts": [{"part_id": part.pk, "quantity": 2}]})
+    t = services.template_create(
+        actor=world.dispatcher,
+        data={
+            "name": "Boiler service",
+            "estimated_duration_minutes": 90,
+            "checklist": [{"label": "Check flue", "is_required": True}],
+            "parts": [{"part_id": part.pk, "quantity": 2}],
+        },
+    )
     # then
     [record] = _records("service.workordertemplate")
-    assert (record.action, record.object_id, record.actor, record.before) == ("create", str(t.pk),
-                                                                             world.dispatcher.user, None)
+    assert (record.action, record.object_id, record.actor, record.before) == (
+        "create",
+        str(t.pk),
+        world.dispatcher.user,
+        None,
+    )
     assert record.after["name"] == "Boiler service"
     assert record.after["checklist"] == [{"label": "Check flue", "kind": "checkbox", "is_required": True}]
     assert record.after["parts"] == [{"part": part.pk, "quantity": "2.000"}]
@@ -33,12 +43,19 @@ def test_creating_a_template_records_it_with_its_checklist_and_parts(world):
 
 def test_changing_a_template_records_before_and_after(world):
     # given
-    t = services.template_create(actor=world.dispatcher, data={"name": "Boiler service",
-                                                               "checklist": [{"label": "Check flue"}]})
+    t = services.template_create(
+        actor=world.dispatcher, data={"name": "Boiler service", "checklist": [{"label": "Check flue"}]}
+    )
     # when
-    services.template_update(actor=world.dispatcher, pk=t.pk, expected_version=1, data={
-        "estimated_duration_minutes": 120, "checklist": [{"label": "Check flue"}, {"label": "Test run",
-                                                                                   "is_required": True}]})
+    services.template_update(
+        actor=world.dispatcher,
+        pk=t.pk,
+        expected_version=1,
+        data={
+            "estimated_duration_minutes": 120,
+            "checklist": [{"label": "Check flue"}, {"label": "Test run", "is_required": True}],
+        },
+    )
     # then
     record = _records("service.workordertemplate")[-1]
     assert record.action == "update"
@@ -51,11 +68,13 @@ def test_changing_a_template_records_before_and_after(world):
 
 def test_a_template_change_that_changes_nothing_records_nothing(world):
     # given
-    t = services.template_create(actor=world.dispatcher, data={"name": "Boiler service",
-                                                               "checklist": [{"label": "Check flue"}]})
+    t = services.template_create(
+        actor=world.dispatcher, data={"name": "Boiler service", "checklist": [{"label": "Check flue"}]}
+    )
     # when
-    services.template_update(actor=world.dispatcher, pk=t.pk, data={"name": "Boiler service",
-                                                                    "checklist": [{"label": "Check flue"}]})
+    services.template_update(
+        actor=world.dispatcher, pk=t.pk, data={"name": "Boiler service", "checklist": [{"label": "Check flue"}]}
+    )
     # then
     assert [r.action for r in _records("service.workordertemplate")] == ["create"]
     t.refresh_from_db()
@@ -69,8 +88,11 @@ def test_category_create_update_and_delete_are_recorded(world):
     category_delete(actor=world.admin, pk=c.pk)
     # then
     records = _records("assets.equipmentcategory")
-    assert [(r.action, r.object_id) for r in records] == [("create", str(c.pk)), ("update", str(c.pk)),
-                                                          ("delete", str(c.pk))]
+    assert [(r.action, r.object_id) for r in records] == [
+        ("create", str(c.pk)),
+        ("update", str(c.pk)),
+        ("delete", str(c.pk)),
+    ]
     assert [r.actor for r in records] == [world.dispatcher.user, world.dispatcher.user, world.admin.user]
     created, updated, deleted = records
     assert (created.before, created.after["name"]) == (None, "Pumps")
@@ -86,7 +108,10 @@ def test_membership_changes_are_recorded(world):
     # then
     created, updated = _records("core.membership")
     assert (created.action, created.before, created.after) == (
-        "create", None, {"user": "new@example.com", "role": "technician", "client": None, "is_active": True})
+        "create",
+        None,
+        {"user": "new@example.com", "role": "technician", "client": None, "is_active": True},
+    )
     assert (updated.action, updated.before["role"], updated.after["role"]) == ("update", "technician", "dispatcher")
 
 

@@ -39,8 +39,10 @@ NOW = datetime(2026, 4, 15, 8, 30, tzinfo=UTC)  # Wednesday, 10:30 in Berlin and
 def demo(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo, loaded once inside a transaction that is rolled back after the module's tests."""
     fast_hashing = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # as the per-test fixture in conftest.py
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"),
-                                                        PASSWORD_HASHERS=fast_hashing):
+    with (
+        django_db_blocker.unblock(),
+        override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"), PASSWORD_HASHERS=fast_hashing),
+    ):
         with transaction.atomic():
             result = load_demo(now=NOW)
             yield result
@@ -80,8 +82,14 @@ def test_the_templates_have_checklists_of_every_kind_one_signature_and_one_site_
 def test_every_member_role_has_a_demo_login_with_the_demo_password(org):
     memberships = Membership.objects.filter(organization=org).select_related("user", "client")
     roles = Counter(m.role for m in memberships)
-    assert roles == {Role.ADMIN: 1, Role.DISPATCHER: 1, Role.TECHNICIAN: 6, Role.ACCOUNTANT: 1, Role.REQUESTER: 1,
-                     Role.CLIENT_USER: 1}
+    assert roles == {
+        Role.ADMIN: 1,
+        Role.DISPATCHER: 1,
+        Role.TECHNICIAN: 6,
+        Role.ACCOUNTANT: 1,
+        Role.REQUESTER: 1,
+        Role.CLIENT_USER: 1,
+    }
     for m in memberships:
         assert m.user.email.endswith("@" + EMAIL_DOMAIN)
         assert m.user.check_password(PASSWORD)
@@ -97,7 +105,10 @@ def test_every_status_billing_status_and_request_status_occurs(org):
     assert statuses[Status.CLOSED] >= 100  # most of 90 days of work is done
     assert set(work_orders.values_list("billing_status", flat=True)) == set(BillingStatus.values)
     assert set(work_orders.filter(status=Status.ON_HOLD).values_list("hold_reason", flat=True)) >= {
-        "waiting_for_parts", "waiting_for_client", "waiting_for_access"}
+        "waiting_for_parts",
+        "waiting_for_client",
+        "waiting_for_access",
+    }
     assert not work_orders.filter(status=Status.CANCELLED, status_reason="").exists()
     assert not work_orders.filter(billing_status=BillingStatus.NO_CHARGE, no_charge_reason="").exists()
     requests = Counter(WorkRequest.objects.filter(organization=org).values_list("status", flat=True))
@@ -115,14 +126,20 @@ def test_equipment_forms_a_hierarchy_at_the_same_site(org):
     assert compressor.parent.name == "Chiller CH-1"
     assert compressor.parent.parent.name == "Chiller plant"
     assert set(equipment.values_list("category__name", flat=True)) == {
-        "Boilers", "Chillers", "AHUs", "Pumps", "Lifts", "Fire safety", "Electrical"}
+        "Boilers",
+        "Chillers",
+        "AHUs",
+        "Pumps",
+        "Lifts",
+        "Fire safety",
+        "Electrical",
+    }
 
 
 def test_sites_are_in_two_time_zones_and_both_have_work(org):
     zones = Counter(Site.objects.filter(organization=org).values_list("timezone", flat=True))
     assert set(zones) == {"Europe/Berlin", "America/New_York"}
-    worked = WorkOrder.objects.filter(organization=org, status=Status.CLOSED).values_list("site__timezone",
-                                                                                          flat=True)
+    worked = WorkOrder.objects.filter(organization=org, status=Status.CLOSED).values_list("site__timezone", flat=True)
     assert set(worked) == {"Europe/Berlin", "America/New_York"}
 
 
@@ -148,8 +165,9 @@ def test_each_timeline_starts_with_creation_and_runs_in_order(org):
         times = [e.recorded_at for e in events]
         assert times == sorted(times)
     # numbers were given in the order the work orders were created
-    numbers = list(WorkOrder.objects.filter(organization=org).order_by("created_at", "id")
-                   .values_list("number", flat=True))
+    numbers = list(
+        WorkOrder.objects.filter(organization=org).order_by("created_at", "id").values_list("number", flat=True)
+    )
     assert numbers == sorted(numbers) and numbers[0] == "WO-2026-00001"
 
 
@@ -167,16 +185,21 @@ def test_technicians_work_in_working_hours_of_the_site(org):
 
 def test_every_technician_has_work_today(org):
     for m in Membership.objects.filter(organization=org, role=Role.TECHNICIAN).select_related("user"):
-        today = [wo for wo in WorkOrder.objects.filter(lead_technician=m.user, scheduled_start__isnull=False)
-                 .select_related("site")
-                 if wo.scheduled_start.astimezone(ZoneInfo(wo.site.timezone)).date()
-                 == NOW.astimezone(ZoneInfo(wo.site.timezone)).date()]
+        today = [
+            wo
+            for wo in WorkOrder.objects.filter(lead_technician=m.user, scheduled_start__isnull=False).select_related(
+                "site"
+            )
+            if wo.scheduled_start.astimezone(ZoneInfo(wo.site.timezone)).date()
+            == NOW.astimezone(ZoneInfo(wo.site.timezone)).date()
+        ]
         assert len(today) >= 2, m.user.email
 
 
 def test_finished_work_carries_time_parts_answers_and_resolution_notes(org):
     finished = WorkOrder.objects.filter(organization=org, status__in=[Status.COMPLETED, Status.CLOSED]).annotate(
-        labour=Count("time_entries"), parts=Count("part_usages", distinct=True))
+        labour=Count("time_entries"), parts=Count("part_usages", distinct=True)
+    )
     assert all(wo.labour > 0 and wo.resolution_notes for wo in finished)
     assert sum(1 for wo in finished if wo.parts) > len(finished) / 2
     assert not ChecklistAnswer.objects.filter(work_order__in=finished, is_required=True, value="").exists()

@@ -72,8 +72,9 @@ def test_an_update_based_on_a_stale_version_is_refused_and_changes_nothing(world
 
 def test_an_update_with_the_current_version_bumps_it(world):
     # when
-    client = client_update(actor=world.dispatcher, pk=world.client.pk, data={"name": "  Stadtwerke Nord "},
-                           expected_version=1)
+    client = client_update(
+        actor=world.dispatcher, pk=world.client.pk, data={"name": "  Stadtwerke Nord "}, expected_version=1
+    )
     # then
     assert (client.name, client.version) == ("Stadtwerke Nord", 2)
     assert _row(client)["version"] == 2
@@ -139,8 +140,9 @@ def test_an_unknown_or_read_only_field_is_refused(world):
 def test_model_validation_errors_name_the_field(world):
     # when
     with pytest.raises(DomainError) as exc:
-        site_create(actor=world.dispatcher, data={"name": "Annex", "client_id": world.client.pk,
-                                                  "timezone": "Mars/Olympus"})
+        site_create(
+            actor=world.dispatcher, data={"name": "Annex", "client_id": world.client.pk, "timezone": "Mars/Olympus"}
+        )
     # then
     assert (exc.value.code, exc.value.field) == (ErrorCode.VALIDATION, "timezone")
 

@@ -18,11 +18,20 @@ def _memberships(org) -> list[dict]:
 
 def test_an_admin_adds_a_new_person_with_a_role(world):
     # when
-    m = membership_create(actor=world.admin, email=" New.Tech@Example.com ", full_name="Nina Neu", role="technician",
-                          password="long-enough-password")
+    m = membership_create(
+        actor=world.admin,
+        email=" New.Tech@Example.com ",
+        full_name="Nina Neu",
+        role="technician",
+        password="long-enough-password",
+    )
     # then
-    assert (m.user.email, m.user.full_name, m.role, m.client) == ("new.tech@example.com", "Nina Neu", "technician",
-                                                                  None)
+    assert (m.user.email, m.user.full_name, m.role, m.client) == (
+        "new.tech@example.com",
+        "Nina Neu",
+        "technician",
+        None,
+    )
     assert m.user.check_password("long-enough-password")
 
 
@@ -50,16 +59,18 @@ def test_a_client_user_needs_a_client(world):
 def test_a_client_user_cannot_be_bound_to_another_organizations_client(world, other_world):
     # when
     with pytest.raises(DomainError) as exc:
-        membership_create(actor=world.admin, email="c@example.com", full_name="C", role="client_user",
-                          client_id=other_world.client.pk)
+        membership_create(
+            actor=world.admin, email="c@example.com", full_name="C", role="client_user", client_id=other_world.client.pk
+        )
     # then
     assert (exc.value.code, exc.value.field) == (ErrorCode.VALIDATION, "client")
 
 
 def test_a_client_given_for_another_role_is_ignored(world):
     # when
-    m = membership_create(actor=world.admin, email="d@example.com", full_name="D", role="dispatcher",
-                          client_id=world.client.pk)
+    m = membership_create(
+        actor=world.admin, email="d@example.com", full_name="D", role="dispatcher", client_id=world.client.pk
+    )
     # then
     assert m.client is None
 
@@ -72,18 +83,23 @@ def test_the_database_binds_client_users_and_only_them_to_a_client(world):
         Membership.objects.filter(pk=world.dispatcher.membership_id).update(client=world.client)
 
 
-@pytest.mark.parametrize(("kw", "field"), [
-    ({"email": "not-an-email"}, "email"),
-    ({"role": "superuser"}, "role"),
-    ({"full_name": "  "}, "full_name"),
-], ids=["email", "role", "name"])
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"role": "superuser"}, "role"),
+        ({"full_name": "  "}, "full_name"),
+    ],
+    ids=["email", "role", "name"],
+)
 def test_invalid_members_are_refused_naming_the_field(world, kw, field):
     # given
     before = _memberships(world.org)
     # when
     with pytest.raises(DomainError) as exc:
-        membership_create(actor=world.admin, **({"email": "x@example.com", "full_name": "X", "role": "technician"}
-                                                | kw))
+        membership_create(
+            actor=world.admin, **({"email": "x@example.com", "full_name": "X", "role": "technician"} | kw)
+        )
     # then
     assert (exc.value.code, exc.value.field) == (ErrorCode.VALIDATION, field)
     assert _memberships(world.org) == before
@@ -161,8 +177,9 @@ def test_a_member_of_another_organization_is_not_found(world, other_world):
 
 def test_a_deactivated_member_has_no_actor(world):
     # given
-    membership_update(actor=world.admin, membership_id=world.technician.membership_id, role="technician",
-                      is_active=False)
+    membership_update(
+        actor=world.admin, membership_id=world.technician.membership_id, role="technician", is_active=False
+    )
     # when / then
     assert actor_for(world.technician.user, world.org.pk) is None
 

@@ -20,17 +20,26 @@ from ..factories import WorkOrderFactory
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 FIELDS = ("scheduled_start", "title", "estimated_duration_minutes")
 ORDERINGS = [
-    ["scheduled_start"], ["-scheduled_start"], ["title"], ["-title", "scheduled_start"],
-    ["estimated_duration_minutes", "-scheduled_start"], ["-estimated_duration_minutes", "title"],
-    ["title", "estimated_duration_minutes", "-scheduled_start"], ["-created_at"], ["id"], ["-id"],
+    ["scheduled_start"],
+    ["-scheduled_start"],
+    ["title"],
+    ["-title", "scheduled_start"],
+    ["estimated_duration_minutes", "-scheduled_start"],
+    ["-estimated_duration_minutes", "title"],
+    ["title", "estimated_duration_minutes", "-scheduled_start"],
+    ["-created_at"],
+    ["id"],
+    ["-id"],
 ]
 
-row_strategy = st.fixed_dictionaries({
-    # few distinct values, so there are many ties and NULLs
-    "scheduled_start": st.one_of(st.none(), st.integers(0, 3).map(lambda h: T0 + timedelta(hours=h))),
-    "title": st.sampled_from(["Leak", "Noise", "leak"]),
-    "estimated_duration_minutes": st.one_of(st.none(), st.sampled_from([30, 60])),
-})
+row_strategy = st.fixed_dictionaries(
+    {
+        # few distinct values, so there are many ties and NULLs
+        "scheduled_start": st.one_of(st.none(), st.integers(0, 3).map(lambda h: T0 + timedelta(hours=h))),
+        "title": st.sampled_from(["Leak", "Noise", "leak"]),
+        "estimated_duration_minutes": st.one_of(st.none(), st.sampled_from([30, 60])),
+    }
+)
 
 
 def _expected_order(rows: list[WorkOrder], ordering: list[str]) -> list[int]:
@@ -104,8 +113,11 @@ def test_the_last_full_page_has_no_next_cursor(world):
 def test_the_work_order_list_pages_through_its_priority_sort(world):
     # given
     for i, priority in enumerate(["low", "critical", "normal", "high", "normal", "critical", "low"]):
-        WorkOrderFactory(equipment=world.equipment, priority=priority,
-                         scheduled_start=None if i % 3 == 0 else T0 + timedelta(hours=i % 2))
+        WorkOrderFactory(
+            equipment=world.equipment,
+            priority=priority,
+            scheduled_start=None if i % 3 == 0 else T0 + timedelta(hours=i % 2),
+        )
     # when
     seen, cursor = [], None
     while True:
@@ -122,21 +134,37 @@ def _cursor(values) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("cursor", [
-    "not base64 !!",
-    base64.urlsafe_b64encode(b"\xff\xfe").decode(),
-    _cursor({"a": 1}),
-    _cursor([1]),
-    _cursor([1, 2, 3]),
-    _cursor([{"t": "yesterday"}, 5]),
-    _cursor([{"t": 5}, 5]),
-    _cursor([{"d": "lots"}, 5]),
-    _cursor(["2026-03-02T08:00:00+00:00", "abc"]),
-    _cursor(["soon", 5]),
-    _cursor([[1, 2], 5]),
-    _cursor([{"x": 1}, 5]),
-], ids=["garbage", "not-utf8", "not-a-list", "too-short", "too-long", "bad-date", "date-not-string", "bad-decimal",
-        "id-not-a-number", "datetime-not-a-date", "nested-list", "unknown-object"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not base64 !!",
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        _cursor({"a": 1}),
+        _cursor([1]),
+        _cursor([1, 2, 3]),
+        _cursor([{"t": "yesterday"}, 5]),
+        _cursor([{"t": 5}, 5]),
+        _cursor([{"d": "lots"}, 5]),
+        _cursor(["2026-03-02T08:00:00+00:00", "abc"]),
+        _cursor(["soon", 5]),
+        _cursor([[1, 2], 5]),
+        _cursor([{"x": 1}, 5]),
+    ],
+    ids=[
+        "garbage",
+        "not-utf8",
+        "not-a-list",
+        "too-short",
+        "too-long",
+        "bad-date",
+        "date-not-string",
+        "bad-decimal",
+        "id-not-a-number",
+        "datetime-not-a-date",
+        "nested-list",
+        "unknown-object",
+    ],
+)
 def test_an_invalid_cursor_is_a_validation_error(world, cursor):
     # given
     WorkOrderFactory(equipment=world.equipment)

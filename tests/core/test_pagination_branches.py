@@ -18,17 +18,21 @@ from ..factories import WorkOrderFactory
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 STATUSES = ["new", "planned", "in_progress", "closed"]
 
-row_strategy = st.fixed_dictionaries({
-    "status": st.sampled_from(STATUSES),
-    "scheduled_start": st.one_of(st.none(), st.integers(0, 3).map(lambda h: T0 + timedelta(hours=h))),
-    "lead": st.sampled_from([None, "technician", "technician2"]),
-    "helper": st.sampled_from([None, "technician", "technician2"]),
-})
-filter_strategy = st.fixed_dictionaries({
-    "status": st.lists(st.sampled_from(STATUSES), max_size=3, unique=True),
-    "open": st.booleans(),
-    "technician": st.sampled_from([None, "technician", "me"]),
-})
+row_strategy = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from(STATUSES),
+        "scheduled_start": st.one_of(st.none(), st.integers(0, 3).map(lambda h: T0 + timedelta(hours=h))),
+        "lead": st.sampled_from([None, "technician", "technician2"]),
+        "helper": st.sampled_from([None, "technician", "technician2"]),
+    }
+)
+filter_strategy = st.fixed_dictionaries(
+    {
+        "status": st.lists(st.sampled_from(STATUSES), max_size=3, unique=True),
+        "open": st.booleans(),
+        "technician": st.sampled_from([None, "technician", "me"]),
+    }
+)
 
 
 def _expected(world, rows, filters, desc) -> list[int]:
@@ -40,8 +44,11 @@ def _expected(world, rows, filters, desc) -> list[int]:
     def keep(wo):
         if wo.status not in statuses:
             return False
-        return tech is None or wo.lead_technician_id == tech or any(
-            h.user_id == tech for h in WorkOrderHelper.objects.filter(work_order=wo))
+        return (
+            tech is None
+            or wo.lead_technician_id == tech
+            or any(h.user_id == tech for h in WorkOrderHelper.objects.filter(work_order=wo))
+        )
 
     def compare(a, b):
         for x, y, d in ((a.scheduled_start, b.scheduled_start, desc), (a.pk, b.pk, desc)):
@@ -56,30 +63,37 @@ def _expected(world, rows, filters, desc) -> list[int]:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(row_strategy, max_size=20), filters=filter_strategy, desc=st.booleans(),
-       limit=st.integers(1, 5))
+@given(rows=st.lists(row_strategy, max_size=20), filters=filter_strategy, desc=st.booleans(), limit=st.integers(1, 5))
 def test_branched_pages_list_the_filtered_rows_once_in_order(world, rows, filters, desc, limit):
     with transaction.atomic():
         # given
         made = []
         for r in rows:
             lead = getattr(world, r["lead"]).user if r["lead"] else None
-            wo = WorkOrderFactory(equipment=world.equipment, status=r["status"], scheduled_start=r["scheduled_start"],
-                                  lead_technician=lead)
+            wo = WorkOrderFactory(
+                equipment=world.equipment,
+                status=r["status"],
+                scheduled_start=r["scheduled_start"],
+                lead_technician=lead,
+            )
             if r["helper"] and r["helper"] != r["lead"]:
-                WorkOrderHelper.objects.create(organization=world.org, work_order=wo,
-                                               user=getattr(world, r["helper"]).user)
+                WorkOrderHelper.objects.create(
+                    organization=world.org, work_order=wo, user=getattr(world, r["helper"]).user
+                )
             made.append(wo)
         query = {"status": filters["status"], "open": filters["open"]}
         if filters["technician"]:
-            query["technician"] = (str(world.technician.user_id) if filters["technician"] == "technician"
-                                   else "me")
+            query["technician"] = str(world.technician.user_id) if filters["technician"] == "technician" else "me"
         # when
         seen, cursor = [], None
         for _ in range(100):
-            page = selectors.work_order_list(actor=world.dispatcher, filters=query,
-                                             sort="-scheduled_start" if desc else "scheduled_start", cursor=cursor,
-                                             limit=limit)
+            page = selectors.work_order_list(
+                actor=world.dispatcher,
+                filters=query,
+                sort="-scheduled_start" if desc else "scheduled_start",
+                cursor=cursor,
+                limit=limit,
+            )
             assert len(page.items) <= limit
             seen += [w.pk for w in page.items]
             if not (cursor := page.next_cursor):
@@ -92,14 +106,16 @@ def test_branched_pages_list_the_filtered_rows_once_in_order(world, rows, filter
 
 def test_overlapping_branches_list_a_row_once(world):
     # given a work order that both branches match
-    wo = WorkOrderFactory(equipment=world.equipment, status="planned", scheduled_start=T0,
-                          lead_technician=world.technician.user)
+    wo = WorkOrderFactory(
+        equipment=world.equipment, status="planned", scheduled_start=T0, lead_technician=world.technician.user
+    )
     WorkOrderHelper.objects.create(organization=world.org, work_order=wo, user=world.technician2.user)
     other = WorkOrderFactory(equipment=world.equipment, status="planned", scheduled_start=T0 + timedelta(hours=1))
     helps = Exists(WorkOrderHelper.objects.filter(work_order=OuterRef("pk"), user=world.technician2.user))
     # when
-    page = paginate(WorkOrder.objects.all(), ordering=["scheduled_start"], limit=10,
-                    branches=[Q(status="planned"), Q(helps)])
+    page = paginate(
+        WorkOrder.objects.all(), ordering=["scheduled_start"], limit=10, branches=[Q(status="planned"), Q(helps)]
+    )
     # then
     assert [w.pk for w in page.items] == [wo.pk, other.pk]
     assert page.next_cursor is None

@@ -73,6 +73,7 @@ def pytest_runtest_makereport(item, call):
 
 # --- the server -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def _http_live_server(request, django_db_setup):
     """pytest-django's live server, started with the HTTPS redirect and HSTS off.
@@ -94,7 +95,8 @@ def _check_plain_http(server) -> None:
     except urllib.error.URLError as exc:  # urllib followed a redirect to https://, which cannot connect
         raise RuntimeError(
             "The live server redirects plain HTTP to HTTPS: it was started before the e2e fixtures could turn "
-            "SECURE_SSL_REDIRECT off. Request `site_url` instead of `live_server` in browser tests.") from exc
+            "SECURE_SSL_REDIRECT off. Request `site_url` instead of `live_server` in browser tests."
+        ) from exc
     server.plain_http_checked = True
 
 
@@ -110,6 +112,7 @@ def site_url(_http_live_server, transactional_db, settings) -> str:
 
 
 # --- the browser ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def chromium():
@@ -157,8 +160,9 @@ def open_page(request, chromium, site_url):
     contexts = []
 
     def open_(*, phone: bool = False):
-        context = chromium.new_context(base_url=site_url, locale="en-GB", timezone_id="Europe/Berlin",
-                                       **(PHONE if phone else DESKTOP))
+        context = chromium.new_context(
+            base_url=site_url, locale="en-GB", timezone_id="Europe/Berlin", **(PHONE if phone else DESKTOP)
+        )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()

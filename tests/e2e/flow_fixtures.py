@@ -31,8 +31,9 @@ class FlowData:
 @pytest.fixture
 def flow_data(world) -> FlowData:
     template = TemplateFactory(organization=world.org, name="Pump inspection", estimated_duration_minutes=90)
-    ChecklistItemFactory(template=template, label="Seal checked for leaks", kind=ChecklistKind.CHECKBOX,
-                         is_required=True, position=1)
+    ChecklistItemFactory(
+        template=template, label="Seal checked for leaks", kind=ChecklistKind.CHECKBOX, is_required=True, position=1
+    )
     part = PartFactory(organization=world.org, sku="GSK-050", name="Gasket DN50")
     return FlowData(template=template, part=part)
 
@@ -42,14 +43,25 @@ def planned_work_order(world) -> WorkOrder:
     """A work order planned for ``world.technician`` (rows made directly: the lifecycle up to here is covered by
     the request-to-closed flow), with a required checklist item of each kind a technician taps or types."""
     wo = WorkOrderFactory(
-        organization=world.org, equipment=world.equipment, title="Pump P1 makes a grinding noise",
-        description="Grinding noise from the bearing since Monday.", lead_technician=world.technician.user,
-        status=Status.PLANNED, scheduled_start=timezone.now() + timedelta(minutes=30))
-    for position, (label, kind) in enumerate([("Bearing greased", ChecklistKind.CHECKBOX),
-                                              ("Outlet pressure (bar)", ChecklistKind.NUMBER),
-                                              ("Vibration test", ChecklistKind.PASS_FAIL)], start=1):
-        ChecklistAnswer.objects.create(organization=world.org, work_order=wo, position=position, label=label,
-                                       kind=kind, is_required=True)
+        organization=world.org,
+        equipment=world.equipment,
+        title="Pump P1 makes a grinding noise",
+        description="Grinding noise from the bearing since Monday.",
+        lead_technician=world.technician.user,
+        status=Status.PLANNED,
+        scheduled_start=timezone.now() + timedelta(minutes=30),
+    )
+    for position, (label, kind) in enumerate(
+        [
+            ("Bearing greased", ChecklistKind.CHECKBOX),
+            ("Outlet pressure (bar)", ChecklistKind.NUMBER),
+            ("Vibration test", ChecklistKind.PASS_FAIL),
+        ],
+        start=1,
+    ):
+        ChecklistAnswer.objects.create(
+            organization=world.org, work_order=wo, position=position, label=label, kind=kind, is_required=True
+        )
     return wo
 
 

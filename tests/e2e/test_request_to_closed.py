@@ -134,7 +134,8 @@ def do_the_work(page: Page, flow, number: str) -> None:
     # without resolution notes the page says what is missing, and the work order stays in progress
     complete_button.click()
     expect(complete.locator(".field[data-field=resolution_notes] .errorlist")).to_contain_text(
-        "Write the resolution notes")
+        "Write the resolution notes"
+    )
     expect(complete.locator(".form-errors")).to_have_count(0)  # only that: not "changed by someone else"
     expect(status_badge(page)).to_have_attribute("data-value", Status.IN_PROGRESS)
     assert WorkOrder.objects.get(number=number).status == Status.IN_PROGRESS
@@ -147,8 +148,12 @@ def do_the_work(page: Page, flow, number: str) -> None:
 
 def test_a_reported_problem_goes_all_the_way_to_closed(world, flow_data, browser_page):
     page = browser_page
-    start_local = ((timezone.now() + timedelta(days=1)).astimezone(ZoneInfo("Europe/Berlin"))
-                   .replace(hour=9, minute=0).strftime("%Y-%m-%dT%H:%M"))
+    start_local = (
+        (timezone.now() + timedelta(days=1))
+        .astimezone(ZoneInfo("Europe/Berlin"))
+        .replace(hour=9, minute=0)
+        .strftime("%Y-%m-%dT%H:%M")
+    )
 
     # the requester reports the problem
     log_in(page, world.requester)
@@ -192,7 +197,11 @@ def test_a_reported_problem_goes_all_the_way_to_closed(world, flow_data, browser
 
     [entry] = TimeEntry.objects.filter(work_order=wo)
     assert (entry.technician_id, entry.kind, entry.duration_minutes, entry.note) == (
-        world.technician.user.pk, "labour", 45, "Gasket replaced")
+        world.technician.user.pk,
+        "labour",
+        45,
+        "Gasket replaced",
+    )
     [usage] = PartUsage.objects.filter(work_order=wo)
     assert (usage.part_id, usage.quantity, usage.description) == (flow_data.part.pk, 2, flow_data.part.name)
 
@@ -202,8 +211,10 @@ def test_a_reported_problem_goes_all_the_way_to_closed(world, flow_data, browser
     assert (copied.original_name, copied.content_type) == ("leak.jpg", "image/jpeg")
     assert copied.file.name == request_photo.file.name and copied.thumbnail.name == request_photo.thumbnail.name
 
-    events = [(e.kind, e.from_status, e.to_status, e.actor_id)
-              for e in WorkOrderEvent.objects.filter(work_order=wo).order_by("recorded_at", "id")]
+    events = [
+        (e.kind, e.from_status, e.to_status, e.actor_id)
+        for e in WorkOrderEvent.objects.filter(work_order=wo).order_by("recorded_at", "id")
+    ]
     dispatcher, technician = world.dispatcher.user.pk, world.technician.user.pk
     assert events == [
         (EventKind.CREATED, "", Status.NEW, dispatcher),

@@ -137,7 +137,10 @@ def test_a_technician_works_a_job_on_the_phone(world, planned_work_order, phone_
     assert wo.status == Status.COMPLETED
     assert wo.resolution_notes == "Bearing regreased, noise gone."
     assert [(a.label, a.value) for a in wo.checklist.all()] == [
-        ("Bearing greased", "done"), ("Outlet pressure (bar)", "2.5"), ("Vibration test", "pass")]
+        ("Bearing greased", "done"),
+        ("Outlet pressure (bar)", "2.5"),
+        ("Vibration test", "pass"),
+    ]
     assert wo.signed_by_name == "Sabine Kunde" and wo.signed_at is not None
     with wo.signature.open("rb") as handle, Image.open(io.BytesIO(handle.read())) as png:
         assert png.format == "PNG"

@@ -57,11 +57,17 @@ def test_a_user_without_membership_is_told_to_ask_an_admin(db, ref_login):
 # --- home pages ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "template"), [
-    ("admin", "web/home_dispatcher.html"), ("dispatcher", "web/home_dispatcher.html"),
-    ("technician", "web/home_technician.html"), ("accountant", "web/home_accountant.html"),
-    ("requester", "web/home_requester.html"), ("client_user", "web/home_requester.html"),
-])
+@pytest.mark.parametrize(
+    ("role", "template"),
+    [
+        ("admin", "web/home_dispatcher.html"),
+        ("dispatcher", "web/home_dispatcher.html"),
+        ("technician", "web/home_technician.html"),
+        ("accountant", "web/home_accountant.html"),
+        ("requester", "web/home_requester.html"),
+        ("client_user", "web/home_requester.html"),
+    ],
+)
 def test_each_role_gets_its_own_home_page(world, ref_login, role, template):
     # when
     response = ref_login(world.actors[role]).get(reverse("home"))
@@ -75,9 +81,14 @@ def test_the_dispatcher_home_links_new_requests_unplanned_overdue_running_and_co
     now = timezone.now()
     request = WorkRequestFactory(site=world.site, title="Water on the floor")
     unplanned = WorkOrderFactory(equipment=world.equipment, title="Unplanned job")
-    overdue = WorkOrderFactory(equipment=world.equipment, title="Late job", status="planned",
-                               lead_technician=world.technician.user, scheduled_start=now - timedelta(days=2),
-                               scheduled_end=now - timedelta(days=2) + timedelta(hours=1))
+    overdue = WorkOrderFactory(
+        equipment=world.equipment,
+        title="Late job",
+        status="planned",
+        lead_technician=world.technician.user,
+        scheduled_start=now - timedelta(days=2),
+        scheduled_end=now - timedelta(days=2) + timedelta(hours=1),
+    )
     running = WorkOrderFactory(equipment=world.equipment, title="Running job", status="in_progress")
     completed = WorkOrderFactory(equipment=world.equipment, title="Done job", status="completed", completed_at=now)
     # when
@@ -94,12 +105,27 @@ def test_the_dispatcher_home_links_new_requests_unplanned_overdue_running_and_co
 def test_the_technician_home_shows_own_work_with_site_address_and_equipment(world, ref_login):
     # given
     now = timezone.now()
-    mine = WorkOrderFactory(equipment=world.equipment, title="My job today", status="planned",
-                            lead_technician=world.technician.user, scheduled_start=now)
-    WorkOrderFactory(equipment=world.equipment, title="Colleague's job", status="planned",
-                     lead_technician=world.technician2.user, scheduled_start=now)
-    later = WorkOrderFactory(equipment=world.equipment, title="My job next week", status="planned",
-                             lead_technician=world.technician.user, scheduled_start=now + timedelta(days=7))
+    mine = WorkOrderFactory(
+        equipment=world.equipment,
+        title="My job today",
+        status="planned",
+        lead_technician=world.technician.user,
+        scheduled_start=now,
+    )
+    WorkOrderFactory(
+        equipment=world.equipment,
+        title="Colleague's job",
+        status="planned",
+        lead_technician=world.technician2.user,
+        scheduled_start=now,
+    )
+    later = WorkOrderFactory(
+        equipment=world.equipment,
+        title="My job next week",
+        status="planned",
+        lead_technician=world.technician.user,
+        scheduled_start=now + timedelta(days=7),
+    )
     # when
     response = ref_login(world.technician).get(reverse("home"))
     # then
@@ -114,12 +140,27 @@ def test_the_technician_home_shows_own_work_with_site_address_and_equipment(worl
 def test_the_accountant_home_lists_closed_work_to_invoice_oldest_first_with_days_waiting(world, ref_login):
     # given
     now = timezone.now()
-    recent = WorkOrderFactory(equipment=world.equipment, title="Recent", status="closed", billing_status="to_invoice",
-                              closed_at=now - timedelta(days=2))
-    old = WorkOrderFactory(equipment=world.equipment, title="Old", status="closed", billing_status="to_invoice",
-                           closed_at=now - timedelta(days=20))
-    WorkOrderFactory(equipment=world.equipment, title="Invoiced", status="closed", billing_status="invoiced",
-                     closed_at=now - timedelta(days=30))
+    recent = WorkOrderFactory(
+        equipment=world.equipment,
+        title="Recent",
+        status="closed",
+        billing_status="to_invoice",
+        closed_at=now - timedelta(days=2),
+    )
+    old = WorkOrderFactory(
+        equipment=world.equipment,
+        title="Old",
+        status="closed",
+        billing_status="to_invoice",
+        closed_at=now - timedelta(days=20),
+    )
+    WorkOrderFactory(
+        equipment=world.equipment,
+        title="Invoiced",
+        status="closed",
+        billing_status="invoiced",
+        closed_at=now - timedelta(days=30),
+    )
     # when
     response = ref_login(world.accountant).get(reverse("home"))
     # then
@@ -132,8 +173,9 @@ def test_the_accountant_home_lists_closed_work_to_invoice_oldest_first_with_days
 
 def test_the_requester_home_shows_own_requests_and_the_report_button(world, ref_login):
     # given
-    WorkRequest.objects.create(organization=world.org, client=world.client, site=world.site, title="My leak",
-                               requester=world.requester.user)
+    WorkRequest.objects.create(
+        organization=world.org, client=world.client, site=world.site, title="My leak", requester=world.requester.user
+    )
     WorkRequestFactory(site=world.site, title="Someone else's leak")
     # when
     html = ref_login(world.requester).get(reverse("home")).content.decode()

@@ -36,9 +36,15 @@ def _has_field_error(response, field: str, text: str = "") -> bool:
 def test_the_client_site_and_equipment_pages_render_for_every_role(world, ref_login, role):
     # given
     client = ref_login(world.actors[role])
-    urls = [reverse("client_list"), reverse("client_detail", args=[world.client.pk]), reverse("site_list"),
-            reverse("site_detail", args=[world.site.pk]), reverse("equipment_list"),
-            reverse("equipment_detail", args=[world.equipment.pk]), reverse("category_list")]
+    urls = [
+        reverse("client_list"),
+        reverse("client_detail", args=[world.client.pk]),
+        reverse("site_list"),
+        reverse("site_detail", args=[world.site.pk]),
+        reverse("equipment_list"),
+        reverse("equipment_detail", args=[world.equipment.pk]),
+        reverse("category_list"),
+    ]
     # when
     statuses = {url: client.get(url).status_code for url in urls}
     # then
@@ -71,19 +77,28 @@ def test_the_create_and_edit_forms_render_for_office_roles(world, ref_login, rol
     category = CategoryFactory(organization=world.org)
     part = PartFactory(organization=world.org)
     contact = ContactFactory(client=world.client)
-    urls = [reverse("client_create"), reverse("client_edit", args=[world.client.pk]),
-            reverse("contact_edit", args=[contact.pk]), reverse("site_create"),
-            reverse("site_edit", args=[world.site.pk]), reverse("equipment_create"),
-            reverse("equipment_edit", args=[world.equipment.pk]), reverse("category_create"),
-            reverse("category_edit", args=[category.pk]), reverse("part_create"), reverse("part_edit", args=[part.pk])]
+    urls = [
+        reverse("client_create"),
+        reverse("client_edit", args=[world.client.pk]),
+        reverse("contact_edit", args=[contact.pk]),
+        reverse("site_create"),
+        reverse("site_edit", args=[world.site.pk]),
+        reverse("equipment_create"),
+        reverse("equipment_edit", args=[world.equipment.pk]),
+        reverse("category_create"),
+        reverse("category_edit", args=[category.pk]),
+        reverse("part_create"),
+        reverse("part_edit", args=[part.pk]),
+    ]
     # when
     statuses = {url: client.get(url).status_code for url in urls}
     # then
     assert statuses == dict.fromkeys(urls, 200)
 
 
-@pytest.mark.parametrize("url_name", ["client_create", "site_create", "equipment_create", "category_create",
-                                      "part_create"])
+@pytest.mark.parametrize(
+    "url_name", ["client_create", "site_create", "equipment_create", "category_create", "part_create"]
+)
 def test_a_technician_gets_403_on_create_forms(world, ref_login, url_name):
     # given
     client = ref_login(world.technician)
@@ -112,9 +127,18 @@ def test_a_dispatcher_creates_a_client(world, ref_login):
     # given
     client = ref_login(world.dispatcher)
     # when
-    response = client.post(reverse("client_create"), {
-        "name": "Hotel Seeblick", "email": "technik@seeblick.example", "phone": "+49 30 1", "vat_id": "DE1",
-        "billing_address": "Seeweg 1", "notes": "", "is_active": "on"})
+    response = client.post(
+        reverse("client_create"),
+        {
+            "name": "Hotel Seeblick",
+            "email": "technik@seeblick.example",
+            "phone": "+49 30 1",
+            "vat_id": "DE1",
+            "billing_address": "Seeweg 1",
+            "notes": "",
+            "is_active": "on",
+        },
+    )
     # then
     created = Client.objects.get(organization=world.org, name="Hotel Seeblick")
     assert response.status_code == 302
@@ -152,8 +176,9 @@ def test_editing_a_client_changes_the_row_and_its_version(world, ref_login, ref_
     client = ref_login(world.dispatcher)
     page = client.get(reverse("client_edit", args=[world.client.pk]))
     # when
-    response = client.post(reverse("client_edit", args=[world.client.pk]),
-                           ref_form_data(page, phone="+49 30 999", notes="Ring twice"))
+    response = client.post(
+        reverse("client_edit", args=[world.client.pk]), ref_form_data(page, phone="+49 30 999", notes="Ring twice")
+    )
     # then
     world.client.refresh_from_db()
     assert response.status_code == 302
@@ -229,8 +254,10 @@ def test_a_client_user_sees_only_their_own_client(world, ref_login):
 
 def test_a_contact_is_added_on_the_client_page(world, ref_login):
     # when
-    response = ref_login(world.dispatcher).post(reverse("contact_create", args=[world.client.pk]), {
-        "new-name": "Mehmet Yilmaz", "new-job_title": "Shift lead", "new-phone": "+49 171 555", "new-email": ""})
+    response = ref_login(world.dispatcher).post(
+        reverse("contact_create", args=[world.client.pk]),
+        {"new-name": "Mehmet Yilmaz", "new-job_title": "Shift lead", "new-phone": "+49 171 555", "new-email": ""},
+    )
     # then
     assert response.status_code == 302
     assert response["Location"] == reverse("client_detail", args=[world.client.pk]) + "#contacts"
@@ -242,8 +269,9 @@ def test_an_invalid_contact_is_shown_again_in_place_with_the_error(world, ref_lo
     # given
     before = Contact.objects.count()
     # when
-    response = ref_login(world.dispatcher).post(reverse("contact_create", args=[world.client.pk]), {
-        "new-name": "Jana", "new-email": "not-an-email"})
+    response = ref_login(world.dispatcher).post(
+        reverse("contact_create", args=[world.client.pk]), {"new-name": "Jana", "new-email": "not-an-email"}
+    )
     # then
     html = response.content.decode()
     assert response.status_code == 422
@@ -254,8 +282,9 @@ def test_an_invalid_contact_is_shown_again_in_place_with_the_error(world, ref_lo
 
 def test_an_htmx_contact_error_answers_200_so_the_panel_is_swapped(world, ref_login):
     # when
-    response = ref_login(world.dispatcher).post(reverse("contact_create", args=[world.client.pk]),
-                                                {"new-name": ""}, headers={"HX-Request": "true"})
+    response = ref_login(world.dispatcher).post(
+        reverse("contact_create", args=[world.client.pk]), {"new-name": ""}, headers={"HX-Request": "true"}
+    )
     # then
     assert response.status_code == 200
     assert _has_field_error(response, "name")
@@ -267,9 +296,14 @@ def test_a_contact_is_edited_inline_and_deleted(world, ref_login):
     client = ref_login(world.dispatcher)
     # when
     form_page = client.get(reverse("contact_edit", args=[contact.pk]), headers={"HX-Request": "true"})
-    edited = client.post(reverse("contact_edit", args=[contact.pk]), {
-        f"contact-{contact.pk}-name": "Jana Becker-Roth", f"contact-{contact.pk}-is_primary": "on",
-        f"contact-{contact.pk}-version": "1"})
+    edited = client.post(
+        reverse("contact_edit", args=[contact.pk]),
+        {
+            f"contact-{contact.pk}-name": "Jana Becker-Roth",
+            f"contact-{contact.pk}-is_primary": "on",
+            f"contact-{contact.pk}-version": "1",
+        },
+    )
     contact.refresh_from_db()
     deleted = client.post(reverse("contact_delete", args=[contact.pk]))
     # then
@@ -311,9 +345,19 @@ def test_a_dispatcher_creates_a_site_in_its_own_time_zone(world, ref_login):
     client = ref_login(world.dispatcher)
     form = client.get(reverse("site_create"), {"client": world.client.pk})
     # when
-    response = client.post(reverse("site_create"), {
-        "client": world.client.pk, "name": "Annex NY", "address": "5th Avenue 100", "timezone": "America/New_York",
-        "latitude": "40.7", "longitude": "-73.9", "access_notes": "Badge at reception", "is_active": "on"})
+    response = client.post(
+        reverse("site_create"),
+        {
+            "client": world.client.pk,
+            "name": "Annex NY",
+            "address": "5th Avenue 100",
+            "timezone": "America/New_York",
+            "latitude": "40.7",
+            "longitude": "-73.9",
+            "access_notes": "Badge at reception",
+            "is_active": "on",
+        },
+    )
     # then
     assert f'<option value="{world.client.pk}" selected>' in form.content.decode()
     site = Site.objects.get(name="Annex NY")
@@ -326,8 +370,9 @@ def test_a_site_of_another_organizations_client_is_refused_at_the_client_field(w
     # given
     before = Site.objects.count()
     # when
-    response = ref_login(world.dispatcher).post(reverse("site_create"), {
-        "client": other_world.client.pk, "name": "Sneaky", "timezone": "Europe/Berlin"})
+    response = ref_login(world.dispatcher).post(
+        reverse("site_create"), {"client": other_world.client.pk, "name": "Sneaky", "timezone": "Europe/Berlin"}
+    )
     # then
     assert response.status_code == 422
     assert _has_field_error(response, "client")
@@ -336,8 +381,10 @@ def test_a_site_of_another_organizations_client_is_refused_at_the_client_field(w
 
 def test_a_site_with_latitude_out_of_range_is_refused_next_to_the_field(world, ref_login):
     # when
-    response = ref_login(world.dispatcher).post(reverse("site_create"), {
-        "client": world.client.pk, "name": "Pole", "timezone": "Europe/Berlin", "latitude": "123"})
+    response = ref_login(world.dispatcher).post(
+        reverse("site_create"),
+        {"client": world.client.pk, "name": "Pole", "timezone": "Europe/Berlin", "latitude": "123"},
+    )
     # then
     assert response.status_code == 422
     assert _has_field_error(response, "latitude")
@@ -349,8 +396,10 @@ def test_editing_a_site_changes_the_row(world, ref_login, ref_form_data):
     client = ref_login(world.admin)
     page = client.get(reverse("site_edit", args=[world.site.pk]))
     # when
-    response = client.post(reverse("site_edit", args=[world.site.pk]),
-                           ref_form_data(page, access_notes="Code 4711", timezone="Europe/Vienna"))
+    response = client.post(
+        reverse("site_edit", args=[world.site.pk]),
+        ref_form_data(page, access_notes="Code 4711", timezone="Europe/Vienna"),
+    )
     # then
     world.site.refresh_from_db()
     assert response.status_code == 302
@@ -405,26 +454,46 @@ def test_a_dispatcher_creates_equipment_under_a_parent_at_the_same_site(world, r
     client = ref_login(world.dispatcher)
     form = client.get(reverse("equipment_create"), {"site": world.site.pk, "parent": world.equipment.pk})
     # when
-    response = client.post(reverse("equipment_create"), {
-        "site": world.site.pk, "parent": world.equipment.pk, "category": category.pk, "name": "Motor M1",
-        "manufacturer": "Siemens", "install_date": "2024-03-01", "warranty_end": "2027-03-01",
-        "criticality": "high", "status": "operational"})
+    response = client.post(
+        reverse("equipment_create"),
+        {
+            "site": world.site.pk,
+            "parent": world.equipment.pk,
+            "category": category.pk,
+            "name": "Motor M1",
+            "manufacturer": "Siemens",
+            "install_date": "2024-03-01",
+            "warranty_end": "2027-03-01",
+            "criticality": "high",
+            "status": "operational",
+        },
+    )
     # then
     html = form.content.decode()
     assert 'data-filter-by="site"' in html and f'data-parent="{world.site.pk}"' in html
     motor = Equipment.objects.get(name="Motor M1")
     assert response.status_code == 302
-    assert (motor.parent_id, motor.category_id, motor.warranty_end) == (world.equipment.pk, category.pk,
-                                                                        date(2027, 3, 1))
+    assert (motor.parent_id, motor.category_id, motor.warranty_end) == (
+        world.equipment.pk,
+        category.pk,
+        date(2027, 3, 1),
+    )
 
 
 def test_a_parent_at_another_site_is_refused_next_to_the_parent_field(world, ref_login):
     # given
     before = Equipment.objects.count()
     # when
-    response = ref_login(world.dispatcher).post(reverse("equipment_create"), {
-        "site": world.site.pk, "parent": world.other_equipment.pk, "name": "Motor M1", "criticality": "medium",
-        "status": "operational"})
+    response = ref_login(world.dispatcher).post(
+        reverse("equipment_create"),
+        {
+            "site": world.site.pk,
+            "parent": world.other_equipment.pk,
+            "name": "Motor M1",
+            "criticality": "medium",
+            "status": "operational",
+        },
+    )
     # then
     assert response.status_code == 422
     assert _has_field_error(response, "parent", "another site")
@@ -437,8 +506,10 @@ def test_a_warranty_ending_before_installation_is_refused_next_to_the_field(worl
     client = ref_login(world.dispatcher)
     page = client.get(reverse("equipment_edit", args=[world.equipment.pk]))
     # when
-    response = client.post(reverse("equipment_edit", args=[world.equipment.pk]),
-                           ref_form_data(page, install_date="2024-01-01", warranty_end="2023-01-01"))
+    response = client.post(
+        reverse("equipment_edit", args=[world.equipment.pk]),
+        ref_form_data(page, install_date="2024-01-01", warranty_end="2023-01-01"),
+    )
     # then
     world.equipment.refresh_from_db()
     assert response.status_code == 422
@@ -451,8 +522,10 @@ def test_editing_equipment_changes_its_status(world, ref_login, ref_form_data):
     client = ref_login(world.admin)
     page = client.get(reverse("equipment_edit", args=[world.equipment.pk]))
     # when
-    response = client.post(reverse("equipment_edit", args=[world.equipment.pk]),
-                           ref_form_data(page, status="retired", serial_number="SN-1"))
+    response = client.post(
+        reverse("equipment_edit", args=[world.equipment.pk]),
+        ref_form_data(page, status="retired", serial_number="SN-1"),
+    )
     # then
     world.equipment.refresh_from_db()
     assert response.status_code == 302
@@ -466,8 +539,9 @@ def test_the_equipment_page_shows_hierarchy_qr_link_and_the_full_paginated_histo
     client = ref_login(world.dispatcher)
     # when
     first = client.get(reverse("equipment_detail", args=[world.equipment.pk]))
-    second = client.get(reverse("equipment_detail", args=[world.equipment.pk]),
-                        {"cursor": first.context["history"].next_cursor})
+    second = client.get(
+        reverse("equipment_detail", args=[world.equipment.pk]), {"cursor": first.context["history"].next_cursor}
+    )
     # then
     html = first.content.decode()
     assert child.name in html
@@ -493,8 +567,9 @@ def test_the_equipment_list_filters_by_client_status_and_search(world, ref_login
 
 def test_junk_list_filters_are_ignored_instead_of_failing(world, ref_login):
     # when
-    response = ref_login(world.dispatcher).get(reverse("equipment_list"), {
-        "client": "abc", "site": "999999", "category": "x", "status": "exploded"})
+    response = ref_login(world.dispatcher).get(
+        reverse("equipment_list"), {"client": "abc", "site": "999999", "category": "x", "status": "exploded"}
+    )
     # then
     assert response.status_code == 200
     assert world.equipment.name in response.content.decode()
@@ -527,8 +602,9 @@ def test_categories_are_created_and_renamed(world, ref_login):
     # when
     created = client.post(reverse("category_create"), {"name": "Lifts", "description": "Passenger lifts"})
     category = EquipmentCategory.objects.get(organization=world.org, name="Lifts")
-    renamed = client.post(reverse("category_edit", args=[category.pk]),
-                          {"name": "Elevators", "description": "", "version": "1"})
+    renamed = client.post(
+        reverse("category_edit", args=[category.pk]), {"name": "Elevators", "description": "", "version": "1"}
+    )
     # then
     category.refresh_from_db()
     assert (created.status_code, renamed.status_code) == (302, 302)
@@ -560,9 +636,18 @@ def test_a_part_is_created_and_its_price_changed(world, ref_login, ref_form_data
     # given
     client = ref_login(world.dispatcher)
     # when
-    created = client.post(reverse("part_create"), {
-        "sku": "OIL-46", "name": "Hydraulic oil", "unit": "l", "barcode": "4012345", "unit_cost": "3.20",
-        "sale_price": "6.90", "is_active": "on"})
+    created = client.post(
+        reverse("part_create"),
+        {
+            "sku": "OIL-46",
+            "name": "Hydraulic oil",
+            "unit": "l",
+            "barcode": "4012345",
+            "unit_cost": "3.20",
+            "sale_price": "6.90",
+            "is_active": "on",
+        },
+    )
     part = Part.objects.get(organization=world.org, sku="OIL-46")
     page = client.get(reverse("part_edit", args=[part.pk]))
     edited = client.post(reverse("part_edit", args=[part.pk]), ref_form_data(page, sale_price="7.50"))
@@ -577,10 +662,12 @@ def test_a_duplicate_sku_or_negative_price_is_refused(world, ref_login):
     PartFactory(organization=world.org, sku="OIL-46")
     client = ref_login(world.dispatcher)
     # when
-    duplicate = client.post(reverse("part_create"), {"sku": "OIL-46", "name": "Again", "unit": "l",
-                                                     "unit_cost": "1", "sale_price": "2"})
-    negative = client.post(reverse("part_create"), {"sku": "NEW-1", "name": "New", "unit": "pc",
-                                                    "unit_cost": "-1", "sale_price": "2"})
+    duplicate = client.post(
+        reverse("part_create"), {"sku": "OIL-46", "name": "Again", "unit": "l", "unit_cost": "1", "sale_price": "2"}
+    )
+    negative = client.post(
+        reverse("part_create"), {"sku": "NEW-1", "name": "New", "unit": "pc", "unit_cost": "-1", "sale_price": "2"}
+    )
     # then
     assert duplicate.status_code == 422 and "There is already a part with this SKU." in duplicate.content.decode()
     assert negative.status_code == 422 and _has_field_error(negative, "unit_cost")
@@ -616,8 +703,10 @@ def test_another_organizations_site_cannot_be_chosen_for_equipment(world, other_
     before = Equipment.objects.count()
     SiteFactory(client=other_world.client)
     # when
-    response = ref_login(world.dispatcher).post(reverse("equipment_create"), {
-        "site": other_world.site.pk, "name": "Sneaky", "criticality": "medium", "status": "operational"})
+    response = ref_login(world.dispatcher).post(
+        reverse("equipment_create"),
+        {"site": other_world.site.pk, "name": "Sneaky", "criticality": "medium", "status": "operational"},
+    )
     # then
     assert response.status_code == 422
     assert _has_field_error(response, "site")

@@ -15,12 +15,24 @@ def _has_field_error(response, field: str) -> bool:
 
 def _template_post(*, name="Lift check", checklist=(), parts=(), initial_checklist=0, initial_parts=0, **fields):
     """The POST data of the template editor: the template fields and both formsets."""
-    data = {"name": name, "type": "inspection", "default_priority": "normal", "description": "",
-            "estimated_duration_minutes": "45", "is_billable": "on", "requires_equipment": "on", "is_active": "on",
-            "checklist-TOTAL_FORMS": str(len(checklist)), "checklist-INITIAL_FORMS": str(initial_checklist),
-            "checklist-MIN_NUM_FORMS": "0", "checklist-MAX_NUM_FORMS": "1000",
-            "parts-TOTAL_FORMS": str(len(parts)), "parts-INITIAL_FORMS": str(initial_parts),
-            "parts-MIN_NUM_FORMS": "0", "parts-MAX_NUM_FORMS": "1000"}
+    data = {
+        "name": name,
+        "type": "inspection",
+        "default_priority": "normal",
+        "description": "",
+        "estimated_duration_minutes": "45",
+        "is_billable": "on",
+        "requires_equipment": "on",
+        "is_active": "on",
+        "checklist-TOTAL_FORMS": str(len(checklist)),
+        "checklist-INITIAL_FORMS": str(initial_checklist),
+        "checklist-MIN_NUM_FORMS": "0",
+        "checklist-MAX_NUM_FORMS": "1000",
+        "parts-TOTAL_FORMS": str(len(parts)),
+        "parts-INITIAL_FORMS": str(initial_parts),
+        "parts-MIN_NUM_FORMS": "0",
+        "parts-MAX_NUM_FORMS": "1000",
+    }
     for i, row in enumerate(checklist):
         data.update({f"checklist-{i}-{k}": v for k, v in row.items()})
     for i, row in enumerate(parts):
@@ -37,9 +49,17 @@ def test_an_admin_sees_every_settings_page(world, ref_login):
     client = ref_login(world.admin)
     template = TemplateFactory(organization=world.org)
     membership = Membership.objects.get(user=world.technician.user)
-    urls = [reverse("settings_home"), reverse("settings_organization"), reverse("member_list"),
-            reverse("member_create"), reverse("member_edit", args=[membership.pk]), reverse("template_list"),
-            reverse("template_create"), reverse("template_edit", args=[template.pk]), reverse("change_history")]
+    urls = [
+        reverse("settings_home"),
+        reverse("settings_organization"),
+        reverse("member_list"),
+        reverse("member_create"),
+        reverse("member_edit", args=[membership.pk]),
+        reverse("template_list"),
+        reverse("template_create"),
+        reverse("template_edit", args=[template.pk]),
+        reverse("change_history"),
+    ]
     # when
     statuses = {url: client.get(url).status_code for url in urls}
     # then
@@ -51,10 +71,19 @@ def test_a_dispatcher_manages_templates_but_not_the_organization_or_members(worl
     client = ref_login(world.dispatcher)
     template = TemplateFactory(organization=world.org)
     # when
-    allowed = [client.get(reverse(name, args=args)).status_code for name, args in [
-        ("settings_home", []), ("template_list", []), ("template_create", []), ("template_edit", [template.pk])]]
-    refused = [client.get(reverse(name)).status_code for name in [
-        "settings_organization", "member_list", "member_create", "change_history"]]
+    allowed = [
+        client.get(reverse(name, args=args)).status_code
+        for name, args in [
+            ("settings_home", []),
+            ("template_list", []),
+            ("template_create", []),
+            ("template_edit", [template.pk]),
+        ]
+    ]
+    refused = [
+        client.get(reverse(name)).status_code
+        for name in ["settings_organization", "member_list", "member_create", "change_history"]
+    ]
     # then
     assert allowed == [200, 200, 200, 200]
     assert refused == [403, 403, 403, 403]
@@ -91,14 +120,25 @@ def test_an_admin_changes_the_organization_settings_and_a_change_record_is_writt
     client = ref_login(world.admin)
     page = client.get(reverse("settings_organization"))
     # when
-    response = client.post(reverse("settings_organization"), ref_form_data(
-        page, timezone="Europe/Vienna", work_order_prefix="AM", reopen_window_days="30",
-        requires_four_eyes_review=None))
+    response = client.post(
+        reverse("settings_organization"),
+        ref_form_data(
+            page,
+            timezone="Europe/Vienna",
+            work_order_prefix="AM",
+            reopen_window_days="30",
+            requires_four_eyes_review=None,
+        ),
+    )
     # then
     world.org.refresh_from_db()
     assert response.status_code == 302
-    assert (world.org.timezone, world.org.work_order_prefix, world.org.reopen_window_days,
-            world.org.requires_four_eyes_review) == ("Europe/Vienna", "AM", 30, False)
+    assert (
+        world.org.timezone,
+        world.org.work_order_prefix,
+        world.org.reopen_window_days,
+        world.org.requires_four_eyes_review,
+    ) == ("Europe/Vienna", "AM", 30, False)
     record = ChangeRecord.objects.get(organization=world.org, object_type="core.organization")
     assert (record.before["work_order_prefix"], record.after["work_order_prefix"]) == ("WO", "AM")
 
@@ -132,9 +172,15 @@ def test_an_admin_adds_a_new_person_who_can_then_sign_in(world, ref_login):
     # given
     client = ref_login(world.admin)
     # when
-    response = client.post(reverse("member_create"), {
-        "email": "Nina.New@Example.com", "full_name": "Nina New", "role": "technician",
-        "password": "a-long-initial-secret"})
+    response = client.post(
+        reverse("member_create"),
+        {
+            "email": "Nina.New@Example.com",
+            "full_name": "Nina New",
+            "role": "technician",
+            "password": "a-long-initial-secret",
+        },
+    )
     # then
     assert response.status_code == 302
     membership = Membership.objects.get(organization=world.org, user__email="nina.new@example.com")
@@ -147,8 +193,10 @@ def test_a_new_person_without_password_or_name_is_refused_and_nothing_is_written
     # given
     before = User.objects.count()
     # when
-    response = ref_login(world.admin).post(reverse("member_create"), {
-        "email": "nina@example.com", "full_name": "", "role": "technician", "password": "short"})
+    response = ref_login(world.admin).post(
+        reverse("member_create"),
+        {"email": "nina@example.com", "full_name": "", "role": "technician", "password": "short"},
+    )
     # then
     assert response.status_code == 422
     assert _has_field_error(response, "password") and _has_field_error(response, "full_name")
@@ -158,9 +206,10 @@ def test_a_new_person_without_password_or_name_is_refused_and_nothing_is_written
 
 def test_a_client_user_without_a_client_is_refused_at_the_client_field(world, ref_login):
     # when
-    response = ref_login(world.admin).post(reverse("member_create"), {
-        "email": "cu@example.com", "full_name": "Cu User", "role": "client_user",
-        "password": "a-long-initial-secret"})
+    response = ref_login(world.admin).post(
+        reverse("member_create"),
+        {"email": "cu@example.com", "full_name": "Cu User", "role": "client_user", "password": "a-long-initial-secret"},
+    )
     # then
     assert response.status_code == 422
     assert _has_field_error(response, "client")
@@ -171,8 +220,9 @@ def test_an_admin_changes_a_members_role_and_deactivates_them(world, ref_login):
     # given
     membership = Membership.objects.get(user=world.technician.user)
     # when
-    response = ref_login(world.admin).post(reverse("member_edit", args=[membership.pk]), {
-        "role": "client_user", "client": world.client.pk})
+    response = ref_login(world.admin).post(
+        reverse("member_edit", args=[membership.pk]), {"role": "client_user", "client": world.client.pk}
+    )
     # then
     membership.refresh_from_db()
     assert response.status_code == 302
@@ -183,8 +233,9 @@ def test_the_last_admin_cannot_be_demoted(world, ref_login):
     # given
     membership = Membership.objects.get(user=world.admin.user)
     # when
-    response = ref_login(world.admin).post(reverse("member_edit", args=[membership.pk]), {
-        "role": "dispatcher", "is_active": "on"})
+    response = ref_login(world.admin).post(
+        reverse("member_edit", args=[membership.pk]), {"role": "dispatcher", "is_active": "on"}
+    )
     # then
     membership.refresh_from_db()
     assert response.status_code == 422
@@ -219,16 +270,24 @@ def test_a_dispatcher_creates_a_template_with_checklist_and_parts_in_the_given_o
     # given
     seal = PartFactory(organization=world.org, sku="SEAL")
     # when
-    response = ref_login(world.dispatcher).post(reverse("template_create"), _template_post(
-        checklist=[{"label": "Doors close", "kind": "checkbox", "is_required": "on", "ORDER": "2"},
-                   {"label": "Emergency phone works", "kind": "pass_fail", "ORDER": "1"},
-                   {"label": "", "kind": "checkbox", "ORDER": "3"}],
-        parts=[{"part": seal.pk, "quantity": "2"}, {"part": "", "quantity": ""}]))
+    response = ref_login(world.dispatcher).post(
+        reverse("template_create"),
+        _template_post(
+            checklist=[
+                {"label": "Doors close", "kind": "checkbox", "is_required": "on", "ORDER": "2"},
+                {"label": "Emergency phone works", "kind": "pass_fail", "ORDER": "1"},
+                {"label": "", "kind": "checkbox", "ORDER": "3"},
+            ],
+            parts=[{"part": seal.pk, "quantity": "2"}, {"part": "", "quantity": ""}],
+        ),
+    )
     # then
     assert response.status_code == 302
     template = WorkOrderTemplate.objects.get(organization=world.org, name="Lift check")
     assert [(i.label, i.kind, i.is_required) for i in template.checklist_items.all()] == [
-        ("Emergency phone works", "pass_fail", False), ("Doors close", "checkbox", True)]
+        ("Emergency phone works", "pass_fail", False),
+        ("Doors close", "checkbox", True),
+    ]
     assert [(p.part_id, p.quantity) for p in template.parts.all()] == [(seal.pk, 2)]
     assert template.estimated_duration_minutes == 45
 
@@ -241,16 +300,26 @@ def test_editing_a_template_reorders_and_removes_checklist_rows(world, ref_login
     client = ref_login(world.dispatcher)
     page = client.get(reverse("template_edit", args=[template.pk]))
     # when
-    response = client.post(reverse("template_edit", args=[template.pk]), _template_post(
-        name="Pump inspection", version=str(template.version), initial_checklist=3,
-        checklist=[{"label": "Check seal", "kind": "checkbox", "ORDER": "2"},
-                   {"label": "Measure pressure", "kind": "number", "ORDER": "1"},
-                   {"label": "Listen to bearings", "kind": "checkbox", "ORDER": "3", "DELETE": "on"}]))
+    response = client.post(
+        reverse("template_edit", args=[template.pk]),
+        _template_post(
+            name="Pump inspection",
+            version=str(template.version),
+            initial_checklist=3,
+            checklist=[
+                {"label": "Check seal", "kind": "checkbox", "ORDER": "2"},
+                {"label": "Measure pressure", "kind": "number", "ORDER": "1"},
+                {"label": "Listen to bearings", "kind": "checkbox", "ORDER": "3", "DELETE": "on"},
+            ],
+        ),
+    )
     # then
     assert 'name="checklist-2-label"' in page.content.decode()
     assert response.status_code == 302
     assert [(i.label, i.kind) for i in template.checklist_items.all()] == [
-        ("Measure pressure", "number"), ("Check seal", "checkbox")]
+        ("Measure pressure", "number"),
+        ("Check seal", "checkbox"),
+    ]
     template.refresh_from_db()
     assert template.version == 2
     assert ChangeRecord.objects.filter(object_type="service.workordertemplate", action="update").count() == 1
@@ -258,8 +327,10 @@ def test_editing_a_template_reorders_and_removes_checklist_rows(world, ref_login
 
 def test_a_template_without_a_name_is_refused_and_the_checklist_is_kept(world, ref_login):
     # when
-    response = ref_login(world.dispatcher).post(reverse("template_create"), _template_post(
-        name="", checklist=[{"label": "Doors close", "kind": "checkbox", "ORDER": "1"}]))
+    response = ref_login(world.dispatcher).post(
+        reverse("template_create"),
+        _template_post(name="", checklist=[{"label": "Doors close", "kind": "checkbox", "ORDER": "1"}]),
+    )
     # then
     assert response.status_code == 422
     assert _has_field_error(response, "name")
@@ -271,8 +342,9 @@ def test_a_part_of_another_organization_cannot_be_planned_on_a_template(world, o
     # given
     foreign = PartFactory(organization=other_world.org)
     # when
-    response = ref_login(world.dispatcher).post(reverse("template_create"), _template_post(
-        parts=[{"part": foreign.pk, "quantity": "1"}]))
+    response = ref_login(world.dispatcher).post(
+        reverse("template_create"), _template_post(parts=[{"part": foreign.pk, "quantity": "1"}])
+    )
     # then
     assert response.status_code == 422
     assert "valid choice" in response.content.decode()
@@ -283,8 +355,9 @@ def test_a_zero_quantity_is_refused_in_the_parts_editor(world, ref_login):
     # given
     part = PartFactory(organization=world.org)
     # when
-    response = ref_login(world.dispatcher).post(reverse("template_create"), _template_post(
-        parts=[{"part": part.pk, "quantity": "0"}]))
+    response = ref_login(world.dispatcher).post(
+        reverse("template_create"), _template_post(parts=[{"part": part.pk, "quantity": "0"}])
+    )
     # then
     assert response.status_code == 422
     assert 'class="panel editor has-error" data-formset="parts"' in response.content.decode()
@@ -321,8 +394,10 @@ def test_the_change_history_filters_by_kind_of_object(world, ref_login):
     # given
     client = ref_login(world.admin)
     client.post(reverse("template_create"), _template_post(name="Boiler service"))
-    client.post(reverse("member_edit", args=[Membership.objects.get(user=world.technician.user).pk]),
-                {"role": "dispatcher", "is_active": "on"})
+    client.post(
+        reverse("member_edit", args=[Membership.objects.get(user=world.technician.user).pk]),
+        {"role": "dispatcher", "is_active": "on"},
+    )
     # when
     response = client.get(reverse("change_history"), {"type": "service.workordertemplate"})
     # then
@@ -332,9 +407,15 @@ def test_the_change_history_filters_by_kind_of_object(world, ref_login):
 
 def test_the_change_history_never_shows_another_organizations_changes(world, other_world, ref_login):
     # given
-    ChangeRecord.objects.create(organization=other_world.org, object_type="core.organization",
-                                object_id=str(other_world.org.pk), object_repr="Secret Org", action="update",
-                                before={"name": "a"}, after={"name": "b"})
+    ChangeRecord.objects.create(
+        organization=other_world.org,
+        object_type="core.organization",
+        object_id=str(other_world.org.pk),
+        object_repr="Secret Org",
+        action="update",
+        before={"name": "a"},
+        after={"name": "b"},
+    )
     # when
     html = ref_login(world.admin).get(reverse("change_history")).content.decode()
     # then

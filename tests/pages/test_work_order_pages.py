@@ -43,8 +43,12 @@ def new_work_order(world, **kwargs) -> WorkOrder:
 
 def started_work_order(world, **kwargs) -> WorkOrder:
     """A work order led by world.technician and in progress."""
-    wo = new_work_order(world, lead_technician_id=world.technician.user_id,
-                        scheduled_start=timezone.now() + timedelta(hours=1), **kwargs)
+    wo = new_work_order(
+        world,
+        lead_technician_id=world.technician.user_id,
+        scheduled_start=timezone.now() + timedelta(hours=1),
+        **kwargs,
+    )
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to="in_progress")
     return WorkOrder.objects.get(pk=wo.pk)
 
@@ -87,12 +91,18 @@ def test_a_requester_sees_only_the_work_orders_made_from_their_requests(world, s
 def test_a_work_order_of_another_organization_is_not_found_anywhere(world, other_world, svc_login):
     # given
     wo = started_work_order(world)
-    att = services.attachment_add(actor=world.technician, work_order_id=wo.pk,
-                                  upload=SimpleUploadedFile("leak.png", png_bytes(), "image/png"))
+    att = services.attachment_add(
+        actor=world.technician, work_order_id=wo.pk, upload=SimpleUploadedFile("leak.png", png_bytes(), "image/png")
+    )
     outsider = svc_login(other_world.dispatcher)
     # when / then
-    for url in (f"/work-orders/{wo.pk}/", f"/work-orders/{wo.pk}/edit/", f"/files/{att.pk}/",
-                f"/files/{att.pk}/thumbnail/", f"/work-orders/{wo.pk}/signature.png"):
+    for url in (
+        f"/work-orders/{wo.pk}/",
+        f"/work-orders/{wo.pk}/edit/",
+        f"/files/{att.pk}/",
+        f"/files/{att.pk}/thumbnail/",
+        f"/work-orders/{wo.pk}/signature.png",
+    ):
         assert outsider.get(url).status_code == 404, url
     response = outsider.post(f"/work-orders/{wo.pk}/transition/", {"to": "on_hold", "hold_reason": "other"})
     assert response.status_code == 404
@@ -127,12 +137,17 @@ def test_only_office_roles_may_open_the_create_and_edit_forms(world, svc_login):
 @pytest.fixture
 def svc_three_work_orders(world):
     low = new_work_order(world, title="Alpha low job", priority="low")
-    critical = new_work_order(world, title="Bravo critical job", priority="critical",
-                              lead_technician_id=world.technician.user_id,
-                              scheduled_start=timezone.now() + timedelta(days=1))
+    critical = new_work_order(
+        world,
+        title="Bravo critical job",
+        priority="critical",
+        lead_technician_id=world.technician.user_id,
+        scheduled_start=timezone.now() + timedelta(days=1),
+    )
     services.work_order_transition(actor=world.dispatcher, work_order_id=critical.pk, to="planned")
-    other = new_work_order(world, title="Charlie oven job", site_id=world.other_site.pk,
-                           equipment_id=world.other_equipment.pk)
+    other = new_work_order(
+        world, title="Charlie oven job", site_id=world.other_site.pk, equipment_id=world.other_equipment.pk
+    )
     return low, critical, other
 
 
@@ -146,8 +161,11 @@ def test_the_list_filters_by_status_technician_client_and_search(world, svc_logi
     dispatcher, technician = svc_login(world.dispatcher), svc_login(world.technician)
     # when / then
     assert listed(dispatcher.get("/work-orders/?status=planned")) == [critical.number]
-    assert set(listed(dispatcher.get("/work-orders/?status=new&status=planned"))) == {low.number, critical.number,
-                                                                                      other.number}
+    assert set(listed(dispatcher.get("/work-orders/?status=new&status=planned"))) == {
+        low.number,
+        critical.number,
+        other.number,
+    }
     assert set(listed(dispatcher.get("/work-orders/?status=planned,in_progress"))) == {critical.number}
     assert listed(technician.get("/work-orders/?technician=me")) == [critical.number]
     assert listed(dispatcher.get(f"/work-orders/?client={world.other_client.pk}")) == [other.number]
@@ -158,8 +176,12 @@ def test_the_list_filters_by_status_technician_client_and_search(world, svc_logi
 
 def test_the_list_shows_overdue_work(world, svc_login):
     # given
-    late = new_work_order(world, title="Late job", scheduled_start=timezone.now() - timedelta(days=2),
-                          scheduled_end=timezone.now() - timedelta(days=1))
+    late = new_work_order(
+        world,
+        title="Late job",
+        scheduled_start=timezone.now() - timedelta(days=2),
+        scheduled_end=timezone.now() - timedelta(days=1),
+    )
     new_work_order(world, title="Future job", scheduled_start=timezone.now() + timedelta(days=2))
     # when
     response = svc_login(world.dispatcher).get("/work-orders/?overdue=1")
@@ -228,11 +250,22 @@ def test_creating_a_work_order_reads_times_in_the_sites_time_zone(world, svc_log
     site.save()
     template = TemplateFactory(organization=world.org, name="Pump service", default_priority="high")
     # when
-    response = svc_login(world.dispatcher).post("/work-orders/new/", {
-        "client": world.client.pk, "site": world.site.pk, "equipment": world.equipment.pk, "template": template.pk,
-        "title": "", "type": "", "priority": "", "lead_technician": world.technician.user_id,
-        "helpers": [world.technician2.user_id], "scheduled_start": "2026-07-01T09:00", "is_billable": "on",
-    })
+    response = svc_login(world.dispatcher).post(
+        "/work-orders/new/",
+        {
+            "client": world.client.pk,
+            "site": world.site.pk,
+            "equipment": world.equipment.pk,
+            "template": template.pk,
+            "title": "",
+            "type": "",
+            "priority": "",
+            "lead_technician": world.technician.user_id,
+            "helpers": [world.technician2.user_id],
+            "scheduled_start": "2026-07-01T09:00",
+            "is_billable": "on",
+        },
+    )
     # then
     wo = WorkOrder.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/work-orders/{wo.pk}/"
@@ -245,16 +278,29 @@ def test_the_create_form_is_prefilled_from_the_query_string(world, svc_login):
     # when
     response = svc_login(world.dispatcher).get(f"/work-orders/new/?equipment={world.equipment.pk}")
     # then: the equipment fills in its site and client
-    selected = {(select, value) for select, value in re.findall(
-        r'<select name="(\w+)".*?<option value="(\d+)" selected', html(response), flags=re.S)}
-    assert selected == {("client", str(world.client.pk)), ("site", str(world.site.pk)),
-                        ("equipment", str(world.equipment.pk))}
+    selected = {
+        (select, value)
+        for select, value in re.findall(
+            r'<select name="(\w+)".*?<option value="(\d+)" selected', html(response), flags=re.S
+        )
+    }
+    assert selected == {
+        ("client", str(world.client.pk)),
+        ("site", str(world.site.pk)),
+        ("equipment", str(world.equipment.pk)),
+    }
 
 
 def test_an_invalid_create_keeps_the_input_and_shows_the_error(world, svc_login):
     # given no equipment and no template (site-level work needs a template that allows it)
-    data = {"client": world.client.pk, "site": world.site.pk, "equipment": "", "title": "Strange noise",
-            "description": "Since Monday", "priority": "high"}
+    data = {
+        "client": world.client.pk,
+        "site": world.site.pk,
+        "equipment": "",
+        "title": "Strange noise",
+        "description": "Since Monday",
+        "priority": "high",
+    }
     # when
     response = svc_login(world.dispatcher).post("/work-orders/new/", data)
     # then
@@ -271,11 +317,21 @@ def test_editing_plans_the_work_and_writes_the_timeline(world, svc_login):
     client = svc_login(world.dispatcher)
     form = client.get(f"/work-orders/{wo.pk}/edit/")
     # when
-    response = client.post(f"/work-orders/{wo.pk}/edit/", {
-        "version": wo.version, "title": "Pump leaking badly", "type": "corrective", "priority": "high",
-        "equipment": world.equipment.pk, "description": "", "lead_technician": world.technician.user_id,
-        "scheduled_start": "2026-06-01T08:00", "scheduled_end": "2026-06-01T10:00", "is_billable": "on",
-    })
+    response = client.post(
+        f"/work-orders/{wo.pk}/edit/",
+        {
+            "version": wo.version,
+            "title": "Pump leaking badly",
+            "type": "corrective",
+            "priority": "high",
+            "equipment": world.equipment.pk,
+            "description": "",
+            "lead_technician": world.technician.user_id,
+            "scheduled_start": "2026-06-01T08:00",
+            "scheduled_end": "2026-06-01T10:00",
+            "is_billable": "on",
+        },
+    )
     # then
     assert form.status_code == 200
     assert response.status_code == 302
@@ -292,10 +348,17 @@ def test_a_stale_edit_shows_the_conflict_and_changes_nothing(world, svc_login):
     stale_version = wo.version
     services.work_order_update(actor=world.admin, work_order_id=wo.pk, data={"priority": "critical"})
     # when
-    response = svc_login(world.dispatcher).post(f"/work-orders/{wo.pk}/edit/", {
-        "version": stale_version, "title": "My new title", "type": "corrective", "priority": "normal",
-        "equipment": world.equipment.pk, "is_billable": "on",
-    })
+    response = svc_login(world.dispatcher).post(
+        f"/work-orders/{wo.pk}/edit/",
+        {
+            "version": stale_version,
+            "title": "My new title",
+            "type": "corrective",
+            "priority": "normal",
+            "equipment": world.equipment.pk,
+            "is_billable": "on",
+        },
+    )
     # then
     assert response.status_code == 422
     page = html(response)
@@ -315,21 +378,33 @@ def test_request_to_closed_work_order_through_the_pages(world, svc_login):
     ChecklistItemFactory(template=template, label="Pressure tested", kind="pass_fail", is_required=True)
     ChecklistItemFactory(template=template, label="Area cleaned", kind="checkbox", is_required=False)
     part = PartFactory(organization=world.org, name="Gasket DN50")
-    requester, dispatcher, technician = (svc_login(world.requester), svc_login(world.dispatcher),
-                                         svc_login(world.technician))
+    requester, dispatcher, technician = (
+        svc_login(world.requester),
+        svc_login(world.dispatcher),
+        svc_login(world.technician),
+    )
 
     # a requester reports the problem with a photo
-    response = requester.post("/requests/new/", {
-        "client": world.client.pk, "site": world.site.pk, "equipment": world.equipment.pk,
-        "title": "Water under pump P1", "description": "A puddle since this morning.", "suggested_priority": "high",
-        "file": [SimpleUploadedFile("puddle.png", png_bytes(), "image/png")],
-    })
+    response = requester.post(
+        "/requests/new/",
+        {
+            "client": world.client.pk,
+            "site": world.site.pk,
+            "equipment": world.equipment.pk,
+            "title": "Water under pump P1",
+            "description": "A puddle since this morning.",
+            "suggested_priority": "high",
+            "file": [SimpleUploadedFile("puddle.png", png_bytes(), "image/png")],
+        },
+    )
     req = WorkRequest.objects.get()
     assert response.status_code == 302 and req.attachments.count() == 1
 
     # the dispatcher converts it
-    response = dispatcher.post(f"/requests/{req.pk}/convert/", {
-        "title": req.title, "template": template.pk, "equipment": world.equipment.pk, "priority": "high"})
+    response = dispatcher.post(
+        f"/requests/{req.pk}/convert/",
+        {"title": req.title, "template": template.pk, "equipment": world.equipment.pk, "priority": "high"},
+    )
     wo = WorkOrder.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/work-orders/{wo.pk}/"
     assert wo.attachments.count() == 1 and wo.checklist.count() == 2
@@ -337,9 +412,19 @@ def test_request_to_closed_work_order_through_the_pages(world, svc_login):
     # plans it: planning is refused until a technician and a start are set
     page = dispatcher.get(f"/work-orders/{wo.pk}/")
     assert "Assign a lead technician first." in html(page)
-    response = dispatcher.post(f"/work-orders/{wo.pk}/edit/", {
-        "version": wo.version, "title": wo.title, "type": wo.type, "priority": "high", "equipment": world.equipment.pk,
-        "lead_technician": world.technician.user_id, "scheduled_start": "2026-05-04T08:00", "is_billable": "on"})
+    response = dispatcher.post(
+        f"/work-orders/{wo.pk}/edit/",
+        {
+            "version": wo.version,
+            "title": wo.title,
+            "type": wo.type,
+            "priority": "high",
+            "equipment": world.equipment.pk,
+            "lead_technician": world.technician.user_id,
+            "scheduled_start": "2026-05-04T08:00",
+            "is_billable": "on",
+        },
+    )
     assert response.status_code == 302
     wo.refresh_from_db()
     response = dispatcher.post(f"/work-orders/{wo.pk}/transition/", {"to": "planned", "version": wo.version})
@@ -350,12 +435,16 @@ def test_request_to_closed_work_order_through_the_pages(world, svc_login):
     page = technician.get(f"/work-orders/{wo.pk}/")
     assert "start" in transitions_offered(page)
     wo.refresh_from_db()
-    assert technician.post(f"/work-orders/{wo.pk}/transition/", {"to": "in_progress", "version": wo.version}
-                           ).status_code == 302
+    assert (
+        technician.post(f"/work-orders/{wo.pk}/transition/", {"to": "in_progress", "version": wo.version}).status_code
+        == 302
+    )
 
     # records time and a part
-    response = technician.post(f"/work-orders/{wo.pk}/time/", {
-        "started_at": "2026-05-04T08:00", "duration_minutes": "45", "kind": "labour", "note": "Replaced gasket"})
+    response = technician.post(
+        f"/work-orders/{wo.pk}/time/",
+        {"started_at": "2026-05-04T08:00", "duration_minutes": "45", "kind": "labour", "note": "Replaced gasket"},
+    )
     assert response.status_code == 302
     response = technician.post(f"/work-orders/{wo.pk}/parts/", {"part": part.pk, "quantity": "2", "unit": ""})
     assert response.status_code == 302
@@ -364,8 +453,10 @@ def test_request_to_closed_work_order_through_the_pages(world, svc_login):
 
     # completing is refused while the required checklist item is open; the notes typed are kept
     wo.refresh_from_db()
-    response = technician.post(f"/work-orders/{wo.pk}/transition/", {
-        "to": "completed", "version": wo.version, "resolution_notes": "Gasket replaced, no more leak."})
+    response = technician.post(
+        f"/work-orders/{wo.pk}/transition/",
+        {"to": "completed", "version": wo.version, "resolution_notes": "Gasket replaced, no more leak."},
+    )
     assert response.status_code == 422
     assert "Answer the required checklist items: Pressure tested." in html(response)
     assert "Gasket replaced, no more leak." in html(response)
@@ -376,8 +467,10 @@ def test_request_to_closed_work_order_through_the_pages(world, svc_login):
     response = technician.post(f"/work-orders/{wo.pk}/checklist/{item.pk}/", {"value": "pass"}, **HTMX)
     assert response.status_code == 200 and f'id="check-{item.pk}"' in html(response)
     wo.refresh_from_db()
-    response = technician.post(f"/work-orders/{wo.pk}/transition/", {
-        "to": "completed", "version": wo.version, "resolution_notes": "Gasket replaced, no more leak."})
+    response = technician.post(
+        f"/work-orders/{wo.pk}/transition/",
+        {"to": "completed", "version": wo.version, "resolution_notes": "Gasket replaced, no more leak."},
+    )
     assert response.status_code == 302
     wo.refresh_from_db()
     assert wo.status == "completed" and wo.resolution_notes == "Gasket replaced, no more leak."
@@ -417,8 +510,9 @@ def test_a_transition_the_user_may_not_take_is_refused_and_changes_nothing(world
     # given
     wo = started_work_order(world)
     # when
-    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/transition/",
-                                                {"to": "cancelled", "reason": "Not needed"})
+    response = svc_login(world.technician).post(
+        f"/work-orders/{wo.pk}/transition/", {"to": "cancelled", "reason": "Not needed"}
+    )
     # then
     assert response.status_code == 422
     assert "may not cancel" in html(response)
@@ -430,10 +524,13 @@ def test_putting_on_hold_needs_a_reason_and_keeps_the_note_typed(world, svc_logi
     wo = started_work_order(world)
     client = svc_login(world.technician)
     # when
-    refused = client.post(f"/work-orders/{wo.pk}/transition/", {"to": "on_hold", "version": wo.version,
-                                                                 "reason": "Client not on site"})
-    accepted = client.post(f"/work-orders/{wo.pk}/transition/", {
-        "to": "on_hold", "version": wo.version, "hold_reason": "waiting_for_client", "reason": "Client not on site"})
+    refused = client.post(
+        f"/work-orders/{wo.pk}/transition/", {"to": "on_hold", "version": wo.version, "reason": "Client not on site"}
+    )
+    accepted = client.post(
+        f"/work-orders/{wo.pk}/transition/",
+        {"to": "on_hold", "version": wo.version, "hold_reason": "waiting_for_client", "reason": "Client not on site"},
+    )
     # then
     assert refused.status_code == 422 and "Choose a hold reason." in html(refused)
     assert "Client not on site" in html(refused)
@@ -450,8 +547,9 @@ def test_a_transition_from_a_stale_page_asks_to_look_again(world, svc_login):
     stale = wo.version
     services.note_create(actor=world.dispatcher, work_order_id=wo.pk, body="Call before arriving")
     # when
-    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/transition/", {
-        "to": "on_hold", "version": stale, "hold_reason": "waiting_for_parts"})
+    response = svc_login(world.technician).post(
+        f"/work-orders/{wo.pk}/transition/", {"to": "on_hold", "version": stale, "hold_reason": "waiting_for_parts"}
+    )
     # then
     assert response.status_code == 422
     assert "changed by someone else" in html(response)
@@ -469,8 +567,7 @@ def test_an_invalid_checklist_answer_is_shown_next_to_the_item(world, svc_login)
     wo = started_work_order(world, template_id=template.pk)
     item = wo.checklist.get()
     # when
-    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/checklist/{item.pk}/", {"value": "abc"},
-                                                **HTMX)
+    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/checklist/{item.pk}/", {"value": "abc"}, **HTMX)
     # then
     assert response.status_code == 422
     assert "Enter a number for value." in html(response) and 'value="abc"' in html(response)
@@ -482,8 +579,7 @@ def test_a_checklist_answer_without_htmx_redirects_back_to_the_checklist(world, 
     ChecklistItemFactory(template=template, label="Filter changed", kind="checkbox")
     wo = started_work_order(world, template_id=template.pk)
     item = wo.checklist.get()
-    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/checklist/{item.pk}/",
-                                                {"value": ["", "done"]})
+    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/checklist/{item.pk}/", {"value": ["", "done"]})
     assert response.status_code == 302 and response["Location"].endswith("#wo-checklist")
     assert ChecklistAnswer.objects.get(pk=item.pk).value == "done"
 
@@ -492,9 +588,11 @@ def test_an_invalid_time_entry_keeps_the_input(world, svc_login):
     # given
     wo = started_work_order(world)
     # when
-    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/time/", {
-        "started_at": "2026-05-04T08:00", "duration_minutes": "", "kind": "travel", "note": "Drive from depot"},
-        **HTMX)
+    response = svc_login(world.technician).post(
+        f"/work-orders/{wo.pk}/time/",
+        {"started_at": "2026-05-04T08:00", "duration_minutes": "", "kind": "travel", "note": "Drive from depot"},
+        **HTMX,
+    )
     # then
     assert response.status_code == 422
     page = html(response)
@@ -543,8 +641,9 @@ def test_client_users_see_only_the_notes_meant_for_them(world, svc_login):
     # given
     wo = started_work_order(world)
     services.note_create(actor=world.technician, work_order_id=wo.pk, body="Internal: pump is old")
-    services.note_create(actor=world.technician, work_order_id=wo.pk, body="Visible: replaced seal",
-                         is_client_visible=True)
+    services.note_create(
+        actor=world.technician, work_order_id=wo.pk, body="Visible: replaced seal", is_client_visible=True
+    )
     # when
     page = html(svc_login(world.client_user).get(f"/work-orders/{wo.pk}/"))
     # then
@@ -553,8 +652,9 @@ def test_client_users_see_only_the_notes_meant_for_them(world, svc_login):
 
 def test_a_note_added_with_htmx_answers_with_the_notes_and_the_timeline(world, svc_login):
     wo = started_work_order(world)
-    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/notes/",
-                                                {"body": "Needs a new bearing", "is_client_visible": "on"}, **HTMX)
+    response = svc_login(world.technician).post(
+        f"/work-orders/{wo.pk}/notes/", {"body": "Needs a new bearing", "is_client_visible": "on"}, **HTMX
+    )
     page = html(response)
     assert response.status_code == 200
     assert 'id="wo-notes" hx-swap-oob="true"' in page and 'id="wo-timeline" hx-swap-oob="true"' in page
@@ -568,8 +668,10 @@ def test_a_note_added_with_htmx_answers_with_the_notes_and_the_timeline(world, s
 def test_an_attachment_downloads_with_its_name_only_for_those_who_may_see_it(world, other_world, svc_login):
     # given
     wo = started_work_order(world)
-    svc_login(world.technician).post(f"/work-orders/{wo.pk}/attachments/", {
-        "file": SimpleUploadedFile("Pump nameplate.png", png_bytes(), "image/png"), "caption": "Nameplate"})
+    svc_login(world.technician).post(
+        f"/work-orders/{wo.pk}/attachments/",
+        {"file": SimpleUploadedFile("Pump nameplate.png", png_bytes(), "image/png"), "caption": "Nameplate"},
+    )
     att = Attachment.objects.get()
     # when
     ok = svc_login(world.dispatcher).get(f"/files/{att.pk}/")
@@ -591,8 +693,9 @@ def test_a_file_that_is_not_an_image_but_named_like_one_is_refused(world, svc_lo
     wo = started_work_order(world)
     fake = SimpleUploadedFile("photo.jpg", b"#!/bin/sh\necho this is not a photo\n", "image/jpeg")
     # when
-    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/attachments/", {"file": fake,
-                                                                                        "caption": "Site photo"})
+    response = svc_login(world.technician).post(
+        f"/work-orders/{wo.pk}/attachments/", {"file": fake, "caption": "Site photo"}
+    )
     # then
     assert response.status_code == 422
     assert "photo.jpg: this type of file is not accepted" in html(response)
@@ -606,8 +709,9 @@ def test_the_client_signs_on_the_technicians_phone(world, other_world, svc_login
     data_url = "data:image/png;base64," + base64.b64encode(png_bytes((300, 100), (255, 255, 255))).decode()
     technician = svc_login(world.technician)
     # when
-    response = technician.post(f"/work-orders/{wo.pk}/signature/", {"signed_by_name": "Frau Meier",
-                                                                     "signature": data_url})
+    response = technician.post(
+        f"/work-orders/{wo.pk}/signature/", {"signed_by_name": "Frau Meier", "signature": data_url}
+    )
     # then
     assert response.status_code == 302
     wo.refresh_from_db()
@@ -621,8 +725,9 @@ def test_the_client_signs_on_the_technicians_phone(world, other_world, svc_login
 
 def test_a_signature_without_a_drawing_is_refused(world, svc_login):
     wo = started_work_order(world)
-    response = svc_login(world.technician).post(f"/work-orders/{wo.pk}/signature/", {"signed_by_name": "Frau Meier",
-                                                                                      "signature": ""})
+    response = svc_login(world.technician).post(
+        f"/work-orders/{wo.pk}/signature/", {"signed_by_name": "Frau Meier", "signature": ""}
+    )
     assert response.status_code == 422
     assert "Draw the signature in the box first." in html(response)
     assert 'value="Frau Meier"' in html(response)
@@ -634,8 +739,7 @@ def test_a_signature_without_a_drawing_is_refused(world, svc_login):
 
 def closed_work_order(world) -> WorkOrder:
     wo = started_work_order(world)
-    services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to="completed",
-                                   resolution_notes="Done")
+    services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to="completed", resolution_notes="Done")
     services.work_order_transition(actor=world.dispatcher, work_order_id=wo.pk, to="closed")
     return WorkOrder.objects.get(pk=wo.pk)
 
@@ -646,8 +750,9 @@ def test_the_accountant_marks_closed_work_as_no_charge_and_back(world, svc_login
     client = svc_login(world.accountant)
     # when
     refused = client.post(f"/work-orders/{wo.pk}/billing/", {"billing_status": "no_charge", "reason": ""})
-    no_charge = client.post(f"/work-orders/{wo.pk}/billing/", {"billing_status": "no_charge",
-                                                               "reason": "Warranty repair"})
+    no_charge = client.post(
+        f"/work-orders/{wo.pk}/billing/", {"billing_status": "no_charge", "reason": "Warranty repair"}
+    )
     wo.refresh_from_db()
     status_after_no_charge = wo.billing_status
     back = client.post(f"/work-orders/{wo.pk}/billing/", {"billing_status": "to_invoice"})
@@ -663,8 +768,9 @@ def test_a_follow_up_is_created_from_closed_work(world, svc_login):
     # given
     wo = closed_work_order(world)
     # when
-    response = svc_login(world.dispatcher).post(f"/work-orders/{wo.pk}/follow-up/",
-                                                {"reason": "Leak came back after a week"})
+    response = svc_login(world.dispatcher).post(
+        f"/work-orders/{wo.pk}/follow-up/", {"reason": "Leak came back after a week"}
+    )
     # then
     follow_up = WorkOrder.objects.get(follow_up_of=wo)
     assert response.status_code == 302 and response["Location"] == f"/work-orders/{follow_up.pk}/"
@@ -676,10 +782,18 @@ def test_the_history_hides_internal_notes_and_files_from_the_client(world, svc_l
     # given
     wo = started_work_order(world)
     services.note_create(actor=world.technician, work_order_id=wo.pk, body="Internal remark")
-    services.attachment_add(actor=world.technician, work_order_id=wo.pk, is_client_visible=False,
-                            upload=SimpleUploadedFile("internal-costing.png", png_bytes(), "image/png"))
-    services.attachment_add(actor=world.technician, work_order_id=wo.pk, is_client_visible=True,
-                            upload=SimpleUploadedFile("after-repair.png", png_bytes(), "image/png"))
+    services.attachment_add(
+        actor=world.technician,
+        work_order_id=wo.pk,
+        is_client_visible=False,
+        upload=SimpleUploadedFile("internal-costing.png", png_bytes(), "image/png"),
+    )
+    services.attachment_add(
+        actor=world.technician,
+        work_order_id=wo.pk,
+        is_client_visible=True,
+        upload=SimpleUploadedFile("after-repair.png", png_bytes(), "image/png"),
+    )
     # when
     client_page = html(svc_login(world.client_user).get(f"/work-orders/{wo.pk}/"))
     staff_page = html(svc_login(world.dispatcher).get(f"/work-orders/{wo.pk}/"))
@@ -691,7 +805,8 @@ def test_the_history_hides_internal_notes_and_files_from_the_client(world, svc_l
 
 def test_an_htmx_filter_request_pushes_a_tidy_address(world, svc_login):
     new_work_order(world, title="Valve stuck")
-    response = svc_login(world.dispatcher).get("/work-orders/?q=valve&priority=&type=&status=new",
-                                               HTTP_HX_REQUEST="true")
+    response = svc_login(world.dispatcher).get(
+        "/work-orders/?q=valve&priority=&type=&status=new", HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     assert response["HX-Push-Url"] == "/work-orders/?q=valve&status=new"

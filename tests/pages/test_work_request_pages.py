@@ -127,11 +127,18 @@ def test_sites_and_equipment_name_their_parent_for_the_dependent_selects(world, 
 
 def test_reporting_a_problem_with_several_photos(world, svc_login):
     # when
-    response = svc_login(world.client_user).post("/requests/new/", {
-        "client": world.client.pk, "site": world.site.pk, "equipment": world.equipment.pk,
-        "title": "Pump P1 leaking", "description": "Water on the floor", "suggested_priority": "high",
-        "file": [png("front.png"), png("back.png")],
-    })
+    response = svc_login(world.client_user).post(
+        "/requests/new/",
+        {
+            "client": world.client.pk,
+            "site": world.site.pk,
+            "equipment": world.equipment.pk,
+            "title": "Pump P1 leaking",
+            "description": "Water on the floor",
+            "suggested_priority": "high",
+            "file": [png("front.png"), png("back.png")],
+        },
+    )
     # then
     req = WorkRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/requests/{req.pk}/"
@@ -143,9 +150,16 @@ def test_reporting_a_problem_with_several_photos(world, svc_login):
 
 def test_an_invalid_report_keeps_the_input_and_shows_the_error(world, svc_login):
     # when
-    response = svc_login(world.requester).post("/requests/new/", {
-        "client": world.client.pk, "site": world.site.pk, "title": "", "description": "Smells of burning",
-        "suggested_priority": "critical"})
+    response = svc_login(world.requester).post(
+        "/requests/new/",
+        {
+            "client": world.client.pk,
+            "site": world.site.pk,
+            "title": "",
+            "description": "Smells of burning",
+            "suggested_priority": "critical",
+        },
+    )
     # then
     assert response.status_code == 422
     assert "Smells of burning" in html(response) and "This field is required." in html(response)
@@ -153,8 +167,10 @@ def test_an_invalid_report_keeps_the_input_and_shows_the_error(world, svc_login)
 
 
 def test_a_site_of_another_client_is_refused_for_a_client_user(world, svc_login):
-    response = svc_login(world.client_user).post("/requests/new/", {
-        "client": world.client.pk, "site": world.other_site.pk, "title": "Not ours", "suggested_priority": "normal"})
+    response = svc_login(world.client_user).post(
+        "/requests/new/",
+        {"client": world.client.pk, "site": world.other_site.pk, "title": "Not ours", "suggested_priority": "normal"},
+    )
     assert response.status_code == 422
     assert not WorkRequest.objects.exists()
 
@@ -163,9 +179,16 @@ def test_a_fake_image_is_refused_and_nothing_is_saved(world, svc_login):
     # given a text file named like a photo
     fake = SimpleUploadedFile("leak.jpg", b"just some text, not a jpeg at all", "image/jpeg")
     # when
-    response = svc_login(world.requester).post("/requests/new/", {
-        "client": world.client.pk, "site": world.site.pk, "title": "Leak", "suggested_priority": "normal",
-        "file": [png("good.png"), fake]})
+    response = svc_login(world.requester).post(
+        "/requests/new/",
+        {
+            "client": world.client.pk,
+            "site": world.site.pk,
+            "title": "Leak",
+            "suggested_priority": "normal",
+            "file": [png("good.png"), fake],
+        },
+    )
     # then
     assert response.status_code == 422
     assert "leak.jpg: this type of file is not accepted" in html(response)
@@ -189,14 +212,26 @@ def test_converting_creates_the_work_order_with_the_requests_files(world, svc_lo
     services.attachment_add(actor=world.requester, work_request_id=req.pk, upload=png("leak.png"))
     template = TemplateFactory(organization=world.org, name="Leak repair")
     # when
-    response = svc_login(world.dispatcher).post(f"/requests/{req.pk}/convert/", {
-        "title": "Repair leak at P1", "template": template.pk, "equipment": world.equipment.pk, "priority": "high",
-        "lead_technician": world.technician.user_id, "scheduled_start": "2026-09-01T07:30"})
+    response = svc_login(world.dispatcher).post(
+        f"/requests/{req.pk}/convert/",
+        {
+            "title": "Repair leak at P1",
+            "template": template.pk,
+            "equipment": world.equipment.pk,
+            "priority": "high",
+            "lead_technician": world.technician.user_id,
+            "scheduled_start": "2026-09-01T07:30",
+        },
+    )
     # then
     wo = WorkOrder.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/work-orders/{wo.pk}/"
-    assert (wo.title, wo.request, wo.lead_technician, wo.template) == ("Repair leak at P1", req,
-                                                                       world.technician.user, template)
+    assert (wo.title, wo.request, wo.lead_technician, wo.template) == (
+        "Repair leak at P1",
+        req,
+        world.technician.user,
+        template,
+    )
     assert wo.scheduled_start.isoformat() == "2026-09-01T05:30:00+00:00"  # Berlin summer time
     assert [a.original_name for a in wo.attachments.all()] == ["leak.png"]
     req.refresh_from_db()
@@ -209,8 +244,9 @@ def test_an_invalid_conversion_keeps_the_input_and_shows_the_error(world, svc_lo
     # given a request without equipment, converted without a template that allows site-level work
     req = request_by(world)
     # when
-    response = svc_login(world.dispatcher).post(f"/requests/{req.pk}/convert/", {
-        "title": "Check heating", "template": "", "equipment": "", "priority": "low"})
+    response = svc_login(world.dispatcher).post(
+        f"/requests/{req.pk}/convert/", {"title": "Check heating", "template": "", "equipment": "", "priority": "low"}
+    )
     # then
     assert response.status_code == 422
     assert "Choose the equipment the work is done on" in html(response)
@@ -252,8 +288,9 @@ def test_marking_a_duplicate_links_the_original(world, svc_login):
 def test_a_decided_request_cannot_be_decided_again(world, svc_login):
     req = request_by(world)
     services.work_request_reject(actor=world.dispatcher, request_id=req.pk, reason="No")
-    response = svc_login(world.dispatcher).post(f"/requests/{req.pk}/convert/", {
-        "title": "x", "equipment": world.equipment.pk, "priority": "normal"})
+    response = svc_login(world.dispatcher).post(
+        f"/requests/{req.pk}/convert/", {"title": "x", "equipment": world.equipment.pk, "priority": "normal"}
+    )
     assert response.status_code == 422
     assert "already rejected" in html(response)
     assert not WorkOrder.objects.exists()

@@ -18,9 +18,13 @@ def matrix(django_db_setup, django_db_blocker, tmp_path_factory):
     Each test still runs in its own savepoint (the ``db`` fixture) and is rolled back to this state,
     like Django's ``TestCase.setUpTestData``: the matrices run hundreds of cases on one scenario.
     """
-    with django_db_blocker.unblock(), override_settings(
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
             PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-            MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+            MEDIA_ROOT=tmp_path_factory.mktemp("media"),
+        ),
+    ):
         outer = transaction.atomic()
         outer.__enter__()
         try:

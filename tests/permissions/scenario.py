@@ -63,45 +63,88 @@ def build(world, other_world) -> Scenario:
     spare_part = PartFactory(organization=org, sku="SPARE-1")
 
     d, t = world.dispatcher, world.technician
-    request = services.work_request_create(actor=world.requester, title="Pump leaks", site_id=world.site.pk,
-                                           equipment_id=world.equipment.pk)
-    services.attachment_add(actor=world.requester, work_request_id=request.pk,
-                            upload=SimpleUploadedFile("leak.png", PNG_1PX, content_type="image/png"))
-    wo = services.work_request_convert(actor=d, request_id=request.pk, template_id=template.pk,
-                                       lead_technician_id=t.user_id,
-                                       scheduled_start=timezone.now() - timedelta(hours=1))
+    request = services.work_request_create(
+        actor=world.requester, title="Pump leaks", site_id=world.site.pk, equipment_id=world.equipment.pk
+    )
+    services.attachment_add(
+        actor=world.requester,
+        work_request_id=request.pk,
+        upload=SimpleUploadedFile("leak.png", PNG_1PX, content_type="image/png"),
+    )
+    wo = services.work_request_convert(
+        actor=d,
+        request_id=request.pk,
+        template_id=template.pk,
+        lead_technician_id=t.user_id,
+        scheduled_start=timezone.now() - timedelta(hours=1),
+    )
     services.work_order_transition(actor=d, work_order_id=wo.pk, to="planned")
     services.work_order_transition(actor=t, work_order_id=wo.pk, to="in_progress")
-    entry = services.time_entry_create(actor=t, work_order_id=wo.pk, started_at=timezone.now() - timedelta(hours=1),
-                                       duration_minutes=30)
+    entry = services.time_entry_create(
+        actor=t, work_order_id=wo.pk, started_at=timezone.now() - timedelta(hours=1), duration_minutes=30
+    )
     usage = services.part_usage_create(actor=t, work_order_id=wo.pk, part_id=part.pk, quantity=2)
     material = services.planned_material_add(actor=d, work_order_id=wo.pk, part_id=part.pk, quantity=1)
     note = services.note_create(actor=t, work_order_id=wo.pk, body="Seal worn", is_client_visible=True)
     attachment = wo.attachments.get()
-    new_request = services.work_request_create(actor=world.requester, title="Door squeaks", site_id=world.site.pk,
-                                               equipment_id=world.equipment.pk)
+    new_request = services.work_request_create(
+        actor=world.requester, title="Door squeaks", site_id=world.site.pk, equipment_id=world.equipment.pk
+    )
     other_request = services.work_request_create(actor=world.requester, title="Another", site_id=world.site.pk)
     checklist_item = wo.checklist.get()
     actors = dict(world.actors)
     actors["other_org"] = other_world.dispatcher
     actors["other_org_admin"] = other_world.admin
     ids = {
-        "client": world.client.pk, "contact": contact.pk, "site": world.site.pk, "equipment": world.equipment.pk,
-        "category": category.pk, "part": part.pk, "template": template.pk, "template_item": item.pk,
-        "request": new_request.pk, "other_request": other_request.pk, "converted_request": request.pk,
-        "work_order": wo.pk, "checklist_item": checklist_item.pk, "time_entry": entry.pk, "part_usage": usage.pk,
-        "planned_material": material.pk, "note": note.pk, "attachment": attachment.pk,
-        "spare_client": spare_client.pk, "spare_contact": spare_contact.pk, "spare_site": spare_site.pk,
-        "spare_equipment": spare_equipment.pk, "spare_category": spare_category.pk, "spare_part": spare_part.pk,
-        "technician_user": t.user_id, "membership_role": Role.TECHNICIAN,
-        "membership": world.technician2.membership_id, "organization": org.pk,
-        "other_client": world.other_client.pk, "other_site": world.other_site.pk,
+        "client": world.client.pk,
+        "contact": contact.pk,
+        "site": world.site.pk,
+        "equipment": world.equipment.pk,
+        "category": category.pk,
+        "part": part.pk,
+        "template": template.pk,
+        "template_item": item.pk,
+        "request": new_request.pk,
+        "other_request": other_request.pk,
+        "converted_request": request.pk,
+        "work_order": wo.pk,
+        "checklist_item": checklist_item.pk,
+        "time_entry": entry.pk,
+        "part_usage": usage.pk,
+        "planned_material": material.pk,
+        "note": note.pk,
+        "attachment": attachment.pk,
+        "spare_client": spare_client.pk,
+        "spare_contact": spare_contact.pk,
+        "spare_site": spare_site.pk,
+        "spare_equipment": spare_equipment.pk,
+        "spare_category": spare_category.pk,
+        "spare_part": spare_part.pk,
+        "technician_user": t.user_id,
+        "membership_role": Role.TECHNICIAN,
+        "membership": world.technician2.membership_id,
+        "organization": org.pk,
+        "other_client": world.other_client.pk,
+        "other_site": world.other_site.pk,
         "other_equipment": world.other_equipment.pk,
     }
-    client_texts = (world.client.name, world.site.name, world.equipment.name, contact.name, wo.title,
-                    new_request.title, note.body)
-    org_texts = (*client_texts, org.name, category.name, part.name, template.name,
-                 *(a.user.full_name for a in world.actors.values()))
+    client_texts = (
+        world.client.name,
+        world.site.name,
+        world.equipment.name,
+        contact.name,
+        wo.title,
+        new_request.title,
+        note.body,
+    )
+    org_texts = (
+        *client_texts,
+        org.name,
+        category.name,
+        part.name,
+        template.name,
+        *(a.user.full_name for a in world.actors.values()),
+    )
     return Scenario(ids, actors, {"client": client_texts, "org": org_texts})
 
 

@@ -20,8 +20,18 @@ from fixflow.api import api
 
 from .scenario import PNG_1PX
 
-ROLES = ["anonymous", "other_org", "admin", "dispatcher", "technician", "technician2", "accountant", "requester",
-         "client_user", "other_client_user"]
+ROLES = [
+    "anonymous",
+    "other_org",
+    "admin",
+    "dispatcher",
+    "technician",
+    "technician2",
+    "accountant",
+    "requester",
+    "client_user",
+    "other_client_user",
+]
 MEMBERS = frozenset(ROLES) - {"anonymous", "other_org"}
 OFFICE = frozenset({"admin", "dispatcher"})
 STAFF = frozenset({"admin", "dispatcher", "technician", "technician2", "accountant"})
@@ -78,61 +88,77 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/parts"): Rule(STAFF, leaks=("part",)),
     ("POST", "/parts"): Rule(frozenset({"admin", "dispatcher", "accountant"}), body={"sku": "NEW-1", "name": "Gasket"}),
     ("GET", "/parts/{id}"): Rule(STAFF, target="part"),
-    ("PATCH", "/parts/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="part",
-                                   body={"sale_price": "19.90"}),
+    ("PATCH", "/parts/{id}"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}), target="part", body={"sale_price": "19.90"}
+    ),
     ("DELETE", "/parts/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="spare_part"),
     ("GET", "/templates"): Rule(STAFF, leaks=("template",)),
     ("POST", "/templates"): Rule(OFFICE, body={"name": "Lift inspection", "checklist": [{"label": "Doors"}]}),
     ("GET", "/templates/{id}"): Rule(STAFF, target="template"),
     ("PATCH", "/templates/{id}"): Rule(OFFICE, target="template", body={"description": "Yearly"}),
     ("GET", "/work-requests"): Rule(MEMBERS, leaks=("request",)),
-    ("POST", "/work-requests"): Rule(MEMBERS - {"other_client_user"},
-                                     body=lambda i: {"title": "Noise", "site_id": i["site"]}),
+    ("POST", "/work-requests"): Rule(
+        MEMBERS - {"other_client_user"}, body=lambda i: {"title": "Noise", "site_id": i["site"]}
+    ),
     ("GET", "/work-requests/{id}"): Rule(SEE_REQUEST, target="request"),
     ("POST", "/work-requests/{id}/reject"): Rule(OFFICE, target="request", body={"reason": "Not our contract"}),
-    ("POST", "/work-requests/{id}/duplicate"): Rule(OFFICE, target="request",
-                                                    body=lambda i: {"duplicate_of_id": i["other_request"]}),
+    ("POST", "/work-requests/{id}/duplicate"): Rule(
+        OFFICE, target="request", body=lambda i: {"duplicate_of_id": i["other_request"]}
+    ),
     ("POST", "/work-requests/{id}/convert"): Rule(OFFICE, target="request", body={}),
     ("POST", "/work-requests/{id}/attachments"): Rule(SEE_REQUEST, target="request", body="multipart"),
     ("GET", "/work-orders"): Rule(MEMBERS, leaks=("work_order",)),
-    ("POST", "/work-orders"): Rule(OFFICE, body=lambda i: {"title": "Check valve", "site_id": i["site"],
-                                                           "equipment_id": i["equipment"]}),
+    ("POST", "/work-orders"): Rule(
+        OFFICE, body=lambda i: {"title": "Check valve", "site_id": i["site"], "equipment_id": i["equipment"]}
+    ),
     ("GET", "/work-orders/{id}"): Rule(SEE_WORK_ORDER, target="work_order"),
     ("PATCH", "/work-orders/{id}"): Rule(OFFICE, target="work_order", body={"description": "More detail"}),
-    ("POST", "/work-orders/{id}/transitions"): Rule(RECORD, target="work_order",
-                                                    body={"to": "on_hold", "hold_reason": "waiting_for_parts"}),
+    ("POST", "/work-orders/{id}/transitions"): Rule(
+        RECORD, target="work_order", body={"to": "on_hold", "hold_reason": "waiting_for_parts"}
+    ),
     ("GET", "/work-orders/{id}/transitions"): Rule(SEE_WORK_ORDER, target="work_order"),
     ("GET", "/work-orders/{id}/timeline"): Rule(SEE_WORK_ORDER, target="work_order"),
-    ("POST", "/work-orders/{id}/follow-ups"): Rule(OFFICE, target="work_order", body={"reason": "Came back"},
-                                                   success="authorized"),
-    ("POST", "/work-orders/{id}/billing"): Rule(frozenset({"admin", "dispatcher", "accountant"}),
-                                                target="work_order",
-                                                body={"billing_status": "no_charge", "reason": "Goodwill"}),
+    ("POST", "/work-orders/{id}/follow-ups"): Rule(
+        OFFICE, target="work_order", body={"reason": "Came back"}, success="authorized"
+    ),
+    ("POST", "/work-orders/{id}/billing"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}),
+        target="work_order",
+        body={"billing_status": "no_charge", "reason": "Goodwill"},
+    ),
     ("GET", "/work-orders/{id}/checklist"): Rule(SEE_WORK_ORDER, target="work_order"),
     ("PUT", "/work-orders/{id}/checklist/{item_id}"): Rule(RECORD, target="work_order", body={"value": "true"}),
     ("GET", "/work-orders/{id}/planned-materials"): Rule(SEE_WORK_ORDER, target="work_order"),
-    ("POST", "/work-orders/{id}/planned-materials"): Rule(OFFICE, target="work_order",
-                                                          body=lambda i: {"part_id": i["part"], "quantity": "1"}),
+    ("POST", "/work-orders/{id}/planned-materials"): Rule(
+        OFFICE, target="work_order", body=lambda i: {"part_id": i["part"], "quantity": "1"}
+    ),
     ("DELETE", "/planned-materials/{id}"): Rule(OFFICE, target="planned_material"),
     ("POST", "/work-orders/{id}/timer/start"): Rule(RECORD, target="work_order", body={}),
     ("POST", "/work-orders/{id}/timer/stop"): Rule(RECORD, target="work_order", body={}, success="authorized"),
-    ("POST", "/work-orders/{id}/attachments"): Rule(RECORD | {"accountant", "requester", "client_user"},
-                                                    target="work_order", body="multipart"),
-    ("POST", "/work-orders/{id}/signature"): Rule(RECORD, target="work_order", body={
-        "image_png_base64": base64.b64encode(PNG_1PX).decode(), "signed_by_name": "Hans Meier"}),
+    ("POST", "/work-orders/{id}/attachments"): Rule(
+        RECORD | {"accountant", "requester", "client_user"}, target="work_order", body="multipart"
+    ),
+    ("POST", "/work-orders/{id}/signature"): Rule(
+        RECORD,
+        target="work_order",
+        body={"image_png_base64": base64.b64encode(PNG_1PX).decode(), "signed_by_name": "Hans Meier"},
+    ),
     ("GET", "/time-entries"): Rule(STAFF, leaks=("time_entry",)),
-    ("POST", "/time-entries"): Rule(RECORD, body=lambda i: {"work_order_id": i["work_order"],
-                                                            "started_at": _now_minus(90), "duration_minutes": 15}),
+    ("POST", "/time-entries"): Rule(
+        RECORD, body=lambda i: {"work_order_id": i["work_order"], "started_at": _now_minus(90), "duration_minutes": 15}
+    ),
     ("GET", "/time-entries/{id}"): Rule(STAFF, target="time_entry"),
     ("DELETE", "/time-entries/{id}"): Rule(RECORD, target="time_entry"),
     ("GET", "/part-usages"): Rule(STAFF, leaks=("part_usage",)),
-    ("POST", "/part-usages"): Rule(RECORD, body=lambda i: {"work_order_id": i["work_order"], "part_id": i["part"],
-                                                           "quantity": "1"}),
+    ("POST", "/part-usages"): Rule(
+        RECORD, body=lambda i: {"work_order_id": i["work_order"], "part_id": i["part"], "quantity": "1"}
+    ),
     ("GET", "/part-usages/{id}"): Rule(STAFF, target="part_usage"),
     ("DELETE", "/part-usages/{id}"): Rule(RECORD, target="part_usage"),
     ("GET", "/notes"): Rule(MEMBERS, leaks=("note",)),
-    ("POST", "/notes"): Rule(SEE_WORK_ORDER - {"technician2"}, body=lambda i: {"work_order_id": i["work_order"],
-                                                                               "body": "Called the client"}),
+    ("POST", "/notes"): Rule(
+        SEE_WORK_ORDER - {"technician2"}, body=lambda i: {"work_order_id": i["work_order"], "body": "Called the client"}
+    ),
     ("GET", "/notes/{id}"): Rule(SEE_WORK_ORDER, target="note"),
     ("GET", "/attachments"): Rule(MEMBERS, leaks=("attachment",)),
     ("GET", "/attachments/{id}"): Rule(SEE_WORK_ORDER, target="attachment"),

@@ -42,8 +42,19 @@ from fixflow.web.forms import OrganizationForm, TemplateForm
 
 from .scenario import PNG_1PX, Scenario
 
-ROLES = ["anonymous", "other_org", "other_org_admin", "admin", "dispatcher", "technician", "technician2",
-         "accountant", "requester", "client_user", "other_client_user"]
+ROLES = [
+    "anonymous",
+    "other_org",
+    "other_org_admin",
+    "admin",
+    "dispatcher",
+    "technician",
+    "technician2",
+    "accountant",
+    "requester",
+    "client_user",
+    "other_client_user",
+]
 OTHER_ORG = frozenset({"other_org", "other_org_admin"})  # members of another tenant: a dispatcher, an admin
 MEMBERS = frozenset(ROLES) - {"anonymous"} - OTHER_ORG
 ADMIN = frozenset({"admin"})
@@ -104,11 +115,24 @@ def _admin(s: Scenario):
 
 def _template_body(s: Scenario, template=None, **changes) -> dict:
     data = form_body(TemplateForm(instance=template, actor=_admin(s)), **changes)
-    data.update({"checklist-TOTAL_FORMS": "1", "checklist-INITIAL_FORMS": "0", "checklist-MIN_NUM_FORMS": "0",
-                 "checklist-MAX_NUM_FORMS": "1000", "checklist-0-label": "Check pressure",
-                 "checklist-0-kind": "checkbox", "checklist-0-is_required": "on", "checklist-0-ORDER": "1",
-                 "parts-TOTAL_FORMS": "1", "parts-INITIAL_FORMS": "0", "parts-MIN_NUM_FORMS": "0",
-                 "parts-MAX_NUM_FORMS": "1000", "parts-0-part": str(s.ids["part"]), "parts-0-quantity": "2"})
+    data.update(
+        {
+            "checklist-TOTAL_FORMS": "1",
+            "checklist-INITIAL_FORMS": "0",
+            "checklist-MIN_NUM_FORMS": "0",
+            "checklist-MAX_NUM_FORMS": "1000",
+            "checklist-0-label": "Check pressure",
+            "checklist-0-kind": "checkbox",
+            "checklist-0-is_required": "on",
+            "checklist-0-ORDER": "1",
+            "parts-TOTAL_FORMS": "1",
+            "parts-INITIAL_FORMS": "0",
+            "parts-MIN_NUM_FORMS": "0",
+            "parts-MAX_NUM_FORMS": "1000",
+            "parts-0-part": str(s.ids["part"]),
+            "parts-0-quantity": "2",
+        }
+    )
     return data
 
 
@@ -132,16 +156,22 @@ def _own_location(s: Scenario, role: str) -> dict:
 
 
 def _signed(s: Scenario, world) -> None:
-    services.signature_capture(actor=world.technician, work_order_id=s.ids["work_order"], image_png=PNG_1PX,
-                               signed_by_name="Hans Meier")
+    services.signature_capture(
+        actor=world.technician, work_order_id=s.ids["work_order"], image_png=PNG_1PX, signed_by_name="Hans Meier"
+    )
 
 
 def _completed(s: Scenario, world) -> None:
     wo_id = s.ids["work_order"]
-    services.checklist_answer(actor=world.technician, work_order_id=wo_id, item_id=s.ids["checklist_item"],
-                              value="true")
-    services.work_order_transition(actor=world.technician, work_order_id=wo_id, to="completed",
-                                   resolution_notes="Seal replaced, pressure back to 2 bar")
+    services.checklist_answer(
+        actor=world.technician, work_order_id=wo_id, item_id=s.ids["checklist_item"], value="true"
+    )
+    services.work_order_transition(
+        actor=world.technician,
+        work_order_id=wo_id,
+        to="completed",
+        resolution_notes="Seal replaced, pressure back to 2 bar",
+    )
 
 
 INTERNAL = ("Key is in the meter cabinet", "meter-cabinet.png", "Shaft seal kit")  # note, file, part used
@@ -150,8 +180,12 @@ INTERNAL = ("Key is in the meter cabinet", "meter-cabinet.png", "Shaft seal kit"
 def _internal_records(s: Scenario, world) -> None:
     wo_id = s.ids["work_order"]
     services.note_create(actor=world.technician, work_order_id=wo_id, body=INTERNAL[0], is_client_visible=False)
-    services.attachment_add(actor=world.technician, work_order_id=wo_id, is_client_visible=False,
-                            upload=SimpleUploadedFile(INTERNAL[1], PNG_1PX, content_type="image/png"))
+    services.attachment_add(
+        actor=world.technician,
+        work_order_id=wo_id,
+        is_client_visible=False,
+        upload=SimpleUploadedFile(INTERNAL[1], PNG_1PX, content_type="image/png"),
+    )
 
 
 def _internal_records_for_staff_only(role, allowed, response, client, s) -> None:
@@ -185,130 +219,325 @@ WO = {"pk": "work_order"}
 
 RULES: dict[str, Rule] = {
     # sign-in, home, tokens
-    "login": Rule(frozenset(ROLES), public=True, ok={"GET": frozenset({200, 302})},
-                  check=_signed_in_users_skip_the_form),
+    "login": Rule(
+        frozenset(ROLES), public=True, ok={"GET": frozenset({200, 302})}, check=_signed_in_users_skip_the_form
+    ),
     "logout": Rule(frozenset(ROLES), methods=("POST",), public=True, body=lambda s, r: {}, check=_signed_out),
     "home": Rule(MEMBERS),
     # a form action: after signing in there is nothing to come back to
-    "switch_organization": Rule(MEMBERS, methods=("POST",), login_next=False, check=_organization_switched,
-                                body=lambda s, r: {"organization": s.ids["organization"]}),
-    "api_tokens": Rule(MEMBERS, methods=("GET", "POST"), body=lambda s, r: {"name": "nightly export"},
-                       ok={"POST": frozenset({200})}, check=_token_shown),
+    "switch_organization": Rule(
+        MEMBERS,
+        methods=("POST",),
+        login_next=False,
+        check=_organization_switched,
+        body=lambda s, r: {"organization": s.ids["organization"]},
+    ),
+    "api_tokens": Rule(
+        MEMBERS,
+        methods=("GET", "POST"),
+        body=lambda s, r: {"name": "nightly export"},
+        ok={"POST": frozenset({200})},
+        check=_token_shown,
+    ),
     # settings
     "settings_home": Rule(STAFF),
-    "settings_organization": Rule(ADMIN, methods=("GET", "POST"), body=lambda s, r: form_body(
-        OrganizationForm(instance=_admin(s).organization, actor=_admin(s)), name="Acme Facility Services")),
+    "settings_organization": Rule(
+        ADMIN,
+        methods=("GET", "POST"),
+        body=lambda s, r: form_body(
+            OrganizationForm(instance=_admin(s).organization, actor=_admin(s)), name="Acme Facility Services"
+        ),
+    ),
     "member_list": Rule(ADMIN),
-    "member_create": Rule(ADMIN, methods=("GET", "POST"), body=lambda s, r: {
-        "email": "new.technician@example.com", "full_name": "Nina Neu", "role": "technician",
-        "password": "a-long-unusual-passphrase-42"}),
-    "member_edit": Rule(ADMIN, kwargs={"pk": "membership"}, methods=("GET", "POST"),
-                        body=lambda s, r: {"role": "dispatcher", "client": "", "is_active": "on"}),
+    "member_create": Rule(
+        ADMIN,
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "email": "new.technician@example.com",
+            "full_name": "Nina Neu",
+            "role": "technician",
+            "password": "a-long-unusual-passphrase-42",
+        },
+    ),
+    "member_edit": Rule(
+        ADMIN,
+        kwargs={"pk": "membership"},
+        methods=("GET", "POST"),
+        body=lambda s, r: {"role": "dispatcher", "client": "", "is_active": "on"},
+    ),
     "template_list": Rule(STAFF),
-    "template_create": Rule(OFFICE, methods=("GET", "POST"),
-                            body=lambda s, r: _template_body(s, name="Lift inspection", type="inspection",
-                                                             default_priority="normal")),
-    "template_edit": Rule(OFFICE, kwargs={"pk": "template"}, methods=("GET", "POST"), body=lambda s, r: _template_body(
-        s, WorkOrderTemplate.objects.get(pk=s.ids["template"]), description="Yearly")),
+    "template_create": Rule(
+        OFFICE,
+        methods=("GET", "POST"),
+        body=lambda s, r: _template_body(s, name="Lift inspection", type="inspection", default_priority="normal"),
+    ),
+    "template_edit": Rule(
+        OFFICE,
+        kwargs={"pk": "template"},
+        methods=("GET", "POST"),
+        body=lambda s, r: _template_body(s, WorkOrderTemplate.objects.get(pk=s.ids["template"]), description="Yearly"),
+    ),
     "change_history": Rule(ADMIN),
     # clients, contacts, sites
     "client_list": Rule(MEMBERS),
     "client_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {"name": "New Co", "is_active": "on"}),
     "client_detail": Rule(MEMBERS - OUT_OF_CLIENT, kwargs={"pk": "client"}, hidden=OUT_OF_CLIENT),
-    "client_edit": Rule(OFFICE, kwargs={"pk": "client"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
-                        body=lambda s, r: form_body(ClientForm(instance=ClientRow.objects.get(pk=s.ids["client"]),
-                                                               actor=_admin(s)), phone="+49 30 1234")),
+    "client_edit": Rule(
+        OFFICE,
+        kwargs={"pk": "client"},
+        methods=("GET", "POST"),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: form_body(
+            ClientForm(instance=ClientRow.objects.get(pk=s.ids["client"]), actor=_admin(s)), phone="+49 30 1234"
+        ),
+    ),
     # GET only leads back to the client page, where the form is
-    "contact_create": Rule(OFFICE, kwargs={"client_pk": "client"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
-                           ok={"GET": frozenset({302})},
-                           body=lambda s, r: {"new-name": "Max Mustermann", "new-phone": "+49 30 999"}),
-    "contact_edit": Rule(OFFICE, kwargs={"pk": "contact"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
-                         body=lambda s, r: form_body(ContactForm(instance=Contact.objects.get(pk=s.ids["contact"]),
-                                                                 actor=_admin(s), prefix=f"contact-{s.ids['contact']}"),
-                                                     phone="+49 30 555")),
-    "contact_delete": Rule(OFFICE, kwargs={"pk": "spare_contact"}, methods=("POST",), hidden=OUT_OF_CLIENT,
-                           body=lambda s, r: {}),
+    "contact_create": Rule(
+        OFFICE,
+        kwargs={"client_pk": "client"},
+        methods=("GET", "POST"),
+        hidden=OUT_OF_CLIENT,
+        ok={"GET": frozenset({302})},
+        body=lambda s, r: {"new-name": "Max Mustermann", "new-phone": "+49 30 999"},
+    ),
+    "contact_edit": Rule(
+        OFFICE,
+        kwargs={"pk": "contact"},
+        methods=("GET", "POST"),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: form_body(
+            ContactForm(
+                instance=Contact.objects.get(pk=s.ids["contact"]), actor=_admin(s), prefix=f"contact-{s.ids['contact']}"
+            ),
+            phone="+49 30 555",
+        ),
+    ),
+    "contact_delete": Rule(
+        OFFICE, kwargs={"pk": "spare_contact"}, methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {}
+    ),
     "site_list": Rule(MEMBERS),
-    "site_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {
-        "client": s.ids["client"], "name": "Pumpwerk Süd", "timezone": "Europe/Berlin", "is_active": "on"}),
+    "site_create": Rule(
+        OFFICE,
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "client": s.ids["client"],
+            "name": "Pumpwerk Süd",
+            "timezone": "Europe/Berlin",
+            "is_active": "on",
+        },
+    ),
     "site_detail": Rule(MEMBERS - OUT_OF_CLIENT, kwargs={"pk": "site"}, hidden=OUT_OF_CLIENT),
-    "site_edit": Rule(OFFICE, kwargs={"pk": "site"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
-                      body=lambda s, r: form_body(SiteForm(instance=Site.objects.get(pk=s.ids["site"]),
-                                                           actor=_admin(s)), access_notes="Key at the gate")),
+    "site_edit": Rule(
+        OFFICE,
+        kwargs={"pk": "site"},
+        methods=("GET", "POST"),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: form_body(
+            SiteForm(instance=Site.objects.get(pk=s.ids["site"]), actor=_admin(s)), access_notes="Key at the gate"
+        ),
+    ),
     # equipment and categories
     "equipment_list": Rule(MEMBERS),
-    "equipment_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {
-        "site": s.ids["site"], "name": "Pump P9", "criticality": "medium", "status": "operational"}),
+    "equipment_create": Rule(
+        OFFICE,
+        methods=("GET", "POST"),
+        body=lambda s, r: {"site": s.ids["site"], "name": "Pump P9", "criticality": "medium", "status": "operational"},
+    ),
     "equipment_detail": Rule(MEMBERS - OUT_OF_CLIENT, kwargs={"pk": "equipment"}, hidden=OUT_OF_CLIENT),
-    "equipment_edit": Rule(OFFICE, kwargs={"pk": "equipment"}, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
-                           body=lambda s, r: form_body(EquipmentForm(
-                               instance=Equipment.objects.get(pk=s.ids["equipment"]), actor=_admin(s)),
-                               serial_number="SN-1")),
+    "equipment_edit": Rule(
+        OFFICE,
+        kwargs={"pk": "equipment"},
+        methods=("GET", "POST"),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: form_body(
+            EquipmentForm(instance=Equipment.objects.get(pk=s.ids["equipment"]), actor=_admin(s)), serial_number="SN-1"
+        ),
+    ),
     "category_list": Rule(MEMBERS),
     "category_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {"name": "Lifts"}),
-    "category_edit": Rule(OFFICE, kwargs={"pk": "category"}, methods=("GET", "POST"), body=lambda s, r: form_body(
-        CategoryForm(instance=EquipmentCategory.objects.get(pk=s.ids["category"]), actor=_admin(s)),
-        description="Boilers and tanks")),
+    "category_edit": Rule(
+        OFFICE,
+        kwargs={"pk": "category"},
+        methods=("GET", "POST"),
+        body=lambda s, r: form_body(
+            CategoryForm(instance=EquipmentCategory.objects.get(pk=s.ids["category"]), actor=_admin(s)),
+            description="Boilers and tanks",
+        ),
+    ),
     # parts
     "part_list": Rule(STAFF),
-    "part_create": Rule(BILLING, methods=("GET", "POST"), body=lambda s, r: {
-        "sku": "NEW-1", "name": "Gasket", "unit": "pc", "unit_cost": "2.50", "sale_price": "4.90",
-        "is_active": "on"}),
-    "part_edit": Rule(BILLING, kwargs={"pk": "part"}, methods=("GET", "POST"), body=lambda s, r: form_body(
-        PartForm(instance=Part.objects.get(pk=s.ids["part"]), actor=_admin(s)), sale_price="19.90")),
+    "part_create": Rule(
+        BILLING,
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "sku": "NEW-1",
+            "name": "Gasket",
+            "unit": "pc",
+            "unit_cost": "2.50",
+            "sale_price": "4.90",
+            "is_active": "on",
+        },
+    ),
+    "part_edit": Rule(
+        BILLING,
+        kwargs={"pk": "part"},
+        methods=("GET", "POST"),
+        body=lambda s, r: form_body(
+            PartForm(instance=Part.objects.get(pk=s.ids["part"]), actor=_admin(s)), sale_price="19.90"
+        ),
+    ),
     # work requests
     "work_request_list": Rule(MEMBERS),
-    "work_request_create": Rule(MEMBERS, methods=("GET", "POST"), body=lambda s, r: {
-        **_own_location(s, r), "title": "Noise in the boiler room", "suggested_priority": "normal"}),
+    "work_request_create": Rule(
+        MEMBERS,
+        methods=("GET", "POST"),
+        body=lambda s, r: {**_own_location(s, r), "title": "Noise in the boiler room", "suggested_priority": "normal"},
+    ),
     "work_request_detail": Rule(SEE_REQUEST, kwargs={"pk": "request"}, hidden=OUT_OF_REQUEST),
-    "work_request_convert": Rule(OFFICE, kwargs={"pk": "request"}, methods=("POST",), hidden=OUT_OF_REQUEST,
-                                 body=lambda s, r: {"priority": "high", "template": s.ids["template"]}),
-    "work_request_reject": Rule(OFFICE, kwargs={"pk": "request"}, methods=("POST",), hidden=OUT_OF_REQUEST,
-                                body=lambda s, r: {"reason": "Not covered by our contract"}),
-    "work_request_duplicate": Rule(OFFICE, kwargs={"pk": "request"}, methods=("POST",), hidden=OUT_OF_REQUEST,
-                                   body=lambda s, r: {"duplicate_of": s.ids["other_request"]}),
+    "work_request_convert": Rule(
+        OFFICE,
+        kwargs={"pk": "request"},
+        methods=("POST",),
+        hidden=OUT_OF_REQUEST,
+        body=lambda s, r: {"priority": "high", "template": s.ids["template"]},
+    ),
+    "work_request_reject": Rule(
+        OFFICE,
+        kwargs={"pk": "request"},
+        methods=("POST",),
+        hidden=OUT_OF_REQUEST,
+        body=lambda s, r: {"reason": "Not covered by our contract"},
+    ),
+    "work_request_duplicate": Rule(
+        OFFICE,
+        kwargs={"pk": "request"},
+        methods=("POST",),
+        hidden=OUT_OF_REQUEST,
+        body=lambda s, r: {"duplicate_of": s.ids["other_request"]},
+    ),
     # work orders
     "work_order_list": Rule(MEMBERS),
-    "work_order_create": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {
-        "client": s.ids["client"], "site": s.ids["site"], "equipment": s.ids["equipment"],
-        "title": "Check valve", "is_billable": "on"}),
-    "work_order_detail": Rule(SEE_WORK_ORDER, kwargs=WO, hidden=OUT_OF_CLIENT, setup=_internal_records,
-                              check=_internal_records_for_staff_only),
-    "work_order_edit": Rule(OFFICE, kwargs=WO, methods=("GET", "POST"), hidden=OUT_OF_CLIENT,
-                            body=lambda s, r: form_body(WorkOrderEditForm(actor=_admin(s), work_order=_wo(s)),
-                                                        description="Seal on the pump shaft leaks")),
-    "work_order_transition": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {
-        "to": "on_hold", "hold_reason": "waiting_for_parts", "version": _wo(s).version}),
-    "work_order_checklist_answer": Rule(RECORD, kwargs={**WO, "item_pk": "checklist_item"}, methods=("POST",),
-                                        hidden=OUT_OF_CLIENT, body=lambda s, r: {"value": "true"}),
-    "work_order_time_add": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {
-        "started_at": _site_local(s, 90), "duration_minutes": "15", "kind": "labour"}),
-    "work_order_time_delete": Rule(RECORD, kwargs={**WO, "entry_pk": "time_entry"}, methods=("POST",),
-                                   hidden=OUT_OF_CLIENT, body=lambda s, r: {}),
-    "work_order_timer": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
-                             body=lambda s, r: {"action": "start", "kind": "labour"}),
-    "work_order_part_add": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
-                                body=lambda s, r: {"part": s.ids["part"], "quantity": "1"}),
-    "work_order_part_delete": Rule(RECORD, kwargs={**WO, "usage_pk": "part_usage"}, methods=("POST",),
-                                   hidden=OUT_OF_CLIENT, body=lambda s, r: {}),
-    "work_order_material_add": Rule(OFFICE, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
-                                    body=lambda s, r: {"part": s.ids["part"], "quantity": "1"}),
-    "work_order_material_delete": Rule(OFFICE, kwargs={**WO, "material_pk": "planned_material"}, methods=("POST",),
-                                       hidden=OUT_OF_CLIENT, body=lambda s, r: {}),
-    "work_order_note_add": Rule(SEE_WORK_ORDER - {"technician2"}, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
-                                body=lambda s, r: {"body": "Called the client", "is_client_visible": "on"}),
-    "work_order_attachment_add": Rule(RECORD | {"accountant", "requester", "client_user"}, kwargs=WO,
-                                      methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {
-                                          "file": SimpleUploadedFile("photo.png", PNG_1PX, content_type="image/png"),
-                                          "caption": "Photo"}),
-    "work_order_signature": Rule(RECORD, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {
-        "signed_by_name": "Hans Meier",
-        "signature": "data:image/png;base64," + base64.b64encode(PNG_1PX).decode()}),
+    "work_order_create": Rule(
+        OFFICE,
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "client": s.ids["client"],
+            "site": s.ids["site"],
+            "equipment": s.ids["equipment"],
+            "title": "Check valve",
+            "is_billable": "on",
+        },
+    ),
+    "work_order_detail": Rule(
+        SEE_WORK_ORDER, kwargs=WO, hidden=OUT_OF_CLIENT, setup=_internal_records, check=_internal_records_for_staff_only
+    ),
+    "work_order_edit": Rule(
+        OFFICE,
+        kwargs=WO,
+        methods=("GET", "POST"),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: form_body(
+            WorkOrderEditForm(actor=_admin(s), work_order=_wo(s)), description="Seal on the pump shaft leaks"
+        ),
+    ),
+    "work_order_transition": Rule(
+        RECORD,
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"to": "on_hold", "hold_reason": "waiting_for_parts", "version": _wo(s).version},
+    ),
+    "work_order_checklist_answer": Rule(
+        RECORD,
+        kwargs={**WO, "item_pk": "checklist_item"},
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"value": "true"},
+    ),
+    "work_order_time_add": Rule(
+        RECORD,
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"started_at": _site_local(s, 90), "duration_minutes": "15", "kind": "labour"},
+    ),
+    "work_order_time_delete": Rule(
+        RECORD, kwargs={**WO, "entry_pk": "time_entry"}, methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {}
+    ),
+    "work_order_timer": Rule(
+        RECORD,
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"action": "start", "kind": "labour"},
+    ),
+    "work_order_part_add": Rule(
+        RECORD,
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"part": s.ids["part"], "quantity": "1"},
+    ),
+    "work_order_part_delete": Rule(
+        RECORD, kwargs={**WO, "usage_pk": "part_usage"}, methods=("POST",), hidden=OUT_OF_CLIENT, body=lambda s, r: {}
+    ),
+    "work_order_material_add": Rule(
+        OFFICE,
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"part": s.ids["part"], "quantity": "1"},
+    ),
+    "work_order_material_delete": Rule(
+        OFFICE,
+        kwargs={**WO, "material_pk": "planned_material"},
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {},
+    ),
+    "work_order_note_add": Rule(
+        SEE_WORK_ORDER - {"technician2"},
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"body": "Called the client", "is_client_visible": "on"},
+    ),
+    "work_order_attachment_add": Rule(
+        RECORD | {"accountant", "requester", "client_user"},
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {
+            "file": SimpleUploadedFile("photo.png", PNG_1PX, content_type="image/png"),
+            "caption": "Photo",
+        },
+    ),
+    "work_order_signature": Rule(
+        RECORD,
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {
+            "signed_by_name": "Hans Meier",
+            "signature": "data:image/png;base64," + base64.b64encode(PNG_1PX).decode(),
+        },
+    ),
     "work_order_signature_image": Rule(SEE_WORK_ORDER, kwargs=WO, hidden=OUT_OF_CLIENT, setup=_signed),
-    "work_order_billing": Rule(BILLING, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT,
-                               body=lambda s, r: {"billing_status": "no_charge", "reason": "Goodwill"}),
-    "work_order_follow_up": Rule(OFFICE, kwargs=WO, methods=("POST",), hidden=OUT_OF_CLIENT, setup=_completed,
-                                 body=lambda s, r: {"reason": "Pump leaks again at the flange"}),
+    "work_order_billing": Rule(
+        BILLING,
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"billing_status": "no_charge", "reason": "Goodwill"},
+    ),
+    "work_order_follow_up": Rule(
+        OFFICE,
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        setup=_completed,
+        body=lambda s, r: {"reason": "Pump leaks again at the flange"},
+    ),
     # files
     "attachment_download": Rule(SEE_WORK_ORDER, kwargs={"pk": "attachment"}, hidden=OUT_OF_CLIENT),
     "attachment_thumbnail": Rule(SEE_WORK_ORDER, kwargs={"pk": "attachment"}, hidden=OUT_OF_CLIENT),

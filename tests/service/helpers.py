@@ -36,8 +36,11 @@ def work_order_in(world, status: str, **fields) -> WorkOrder:
     if status in (Status.COMPLETED, Status.CLOSED):
         values |= {"completed_at": now - timedelta(days=1, hours=2), "completed_by": world.technician.user}
     if status == Status.CLOSED:
-        values |= {"closed_at": now - timedelta(days=1), "closed_by": world.dispatcher.user,
-                   "billing_status": BillingStatus.TO_INVOICE}
+        values |= {
+            "closed_at": now - timedelta(days=1),
+            "closed_by": world.dispatcher.user,
+            "billing_status": BillingStatus.TO_INVOICE,
+        }
     if status == Status.CANCELLED:
         values |= {"cancelled_at": now - timedelta(hours=1), "status_reason": "Client sold the building"}
     values |= fields

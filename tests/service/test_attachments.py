@@ -27,8 +27,10 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 def _docx() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
-                                          'package/2006/content-types"/>')
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+        )
         z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships/>')
         z.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
     return out.getvalue()
@@ -43,15 +45,19 @@ def _stored_files() -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-@pytest.mark.parametrize(("name", "data", "expected"), [
-    ("pump.jpg", jpeg_bytes(), "image/jpeg"),
-    ("plate.PNG", png_bytes(), "image/png"),
-    ("manual.pdf", PDF, "application/pdf"),
-    ("report.docx", _docx(), DOCX_MIME),
-    ("readings.csv", CSV, "text/csv"),
-    ("notes.txt", "Ölstand geprüft.\n".encode(), "text/plain"),
-    ("photo-from-phone.png", jpeg_bytes(), "image/jpeg"),
-], ids=["jpeg", "png", "pdf", "docx", "csv", "txt", "jpeg-named-png"])
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("pump.jpg", jpeg_bytes(), "image/jpeg"),
+        ("plate.PNG", png_bytes(), "image/png"),
+        ("manual.pdf", PDF, "application/pdf"),
+        ("report.docx", _docx(), DOCX_MIME),
+        ("readings.csv", CSV, "text/csv"),
+        ("notes.txt", "Ölstand geprüft.\n".encode(), "text/plain"),
+        ("photo-from-phone.png", jpeg_bytes(), "image/jpeg"),
+    ],
+    ids=["jpeg", "png", "pdf", "docx", "csv", "txt", "jpeg-named-png"],
+)
 def test_real_files_of_accepted_types_are_recognised_by_their_content(name, data, expected):
     # when
     content_type, size = attachments.validate_upload(_upload(name, data))
@@ -59,15 +65,19 @@ def test_real_files_of_accepted_types_are_recognised_by_their_content(name, data
     assert (content_type, size) == (expected, len(data))
 
 
-@pytest.mark.parametrize(("name", "data"), [
-    ("setup.exe", EXE),
-    ("invoice.pdf", EXE),
-    ("photo.png", HTML),
-    ("page.html", HTML),
-    ("manual.docx", PDF),
-    ("readings.csv", b"a;b\x00\x01\x02"),
-    ("archive.zip", _docx()),
-], ids=["exe", "exe-named-pdf", "html-named-png", "html", "pdf-named-docx", "binary-csv", "zip"])
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("setup.exe", EXE),
+        ("invoice.pdf", EXE),
+        ("photo.png", HTML),
+        ("page.html", HTML),
+        ("manual.docx", PDF),
+        ("readings.csv", b"a;b\x00\x01\x02"),
+        ("archive.zip", _docx()),
+    ],
+    ids=["exe", "exe-named-pdf", "html-named-png", "html", "pdf-named-docx", "binary-csv", "zip"],
+)
 def test_files_of_other_types_are_refused_whatever_their_name(name, data):
     # when
     with pytest.raises(DomainError) as exc:
@@ -110,8 +120,12 @@ def test_a_photo_is_stored_under_a_random_name_with_a_thumbnail(world):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS)
     # when
-    att = services.attachment_add(actor=world.technician, work_order_id=wo.pk, caption="Seal",
-                                  upload=_upload("../../etc/Leaking seal.jpg", jpeg_bytes((800, 600)), "image/jpeg"))
+    att = services.attachment_add(
+        actor=world.technician,
+        work_order_id=wo.pk,
+        caption="Seal",
+        upload=_upload("../../etc/Leaking seal.jpg", jpeg_bytes((800, 600)), "image/jpeg"),
+    )
     # then
     assert att.original_name == "Leaking seal.jpg"
     assert att.file.name.startswith(f"attachments/{world.org.pk}/") and att.file.name.endswith(".jpg")
@@ -130,8 +144,9 @@ def test_two_uploads_with_the_same_name_are_stored_apart(world):
     wo = work_order_in(world, Status.IN_PROGRESS)
     # when
     first = services.attachment_add(actor=world.technician, work_order_id=wo.pk, upload=_upload("a.png", png_bytes()))
-    second = services.attachment_add(actor=world.technician, work_order_id=wo.pk,
-                                     upload=_upload("a.png", png_bytes(color=(0, 0, 0))))
+    second = services.attachment_add(
+        actor=world.technician, work_order_id=wo.pk, upload=_upload("a.png", png_bytes(color=(0, 0, 0)))
+    )
     # then
     assert first.file.name != second.file.name
     assert first.thumbnail.name and second.thumbnail.name
@@ -204,8 +219,9 @@ def test_a_client_users_file_is_always_visible_to_the_client(world):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS)
     # when
-    att = services.attachment_add(actor=world.client_user, work_order_id=wo.pk, is_client_visible=False,
-                                  upload=_upload("site.png", png_bytes()))
+    att = services.attachment_add(
+        actor=world.client_user, work_order_id=wo.pk, is_client_visible=False, upload=_upload("site.png", png_bytes())
+    )
     # then
     assert att.is_client_visible is True
 
@@ -215,15 +231,18 @@ def test_a_file_goes_on_a_work_order_or_a_request_not_both(world):
     wo = work_order_in(world, Status.IN_PROGRESS)
     # when
     with pytest.raises(DomainError) as exc:
-        services.attachment_add(actor=world.dispatcher, work_order_id=wo.pk, work_request_id=1,
-                                upload=_upload("a.png", png_bytes()))
+        services.attachment_add(
+            actor=world.dispatcher, work_order_id=wo.pk, work_request_id=1, upload=_upload("a.png", png_bytes())
+        )
     # then
     assert exc.value.code == ErrorCode.VALIDATION
 
 
-@pytest.mark.parametrize(("data", "ok"), [(png_bytes(), True), (jpeg_bytes(), False), (b"", False),
-                                          (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, False)],
-                         ids=["png", "jpeg", "empty", "truncated-png"])
+@pytest.mark.parametrize(
+    ("data", "ok"),
+    [(png_bytes(), True), (jpeg_bytes(), False), (b"", False), (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, False)],
+    ids=["png", "jpeg", "empty", "truncated-png"],
+)
 def test_a_signature_must_be_a_readable_png(world, data, ok):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS)
@@ -236,8 +255,9 @@ def test_a_signature_must_be_a_readable_png(world, data, ok):
         assert default_storage.exists(wo.signature.name) and wo.signed_by_name == "Ann"
     else:
         with pytest.raises(DomainError) as exc:
-            services.signature_capture(actor=world.technician, work_order_id=wo.pk, image_png=data,
-                                       signed_by_name="Ann")
+            services.signature_capture(
+                actor=world.technician, work_order_id=wo.pk, image_png=data, signed_by_name="Ann"
+            )
         # then
         assert (exc.value.code, exc.value.field) == (ErrorCode.VALIDATION, "signature")
         assert state_of(wo) == before

@@ -48,8 +48,9 @@ def test_billable_work_is_not_to_invoice_before_it_is_closed(world):
 def test_reopening_and_closing_again_puts_it_back_to_invoice(world):
     # given
     wo = work_order_in(world, Status.CLOSED, is_billable=True)
-    services.work_order_transition(actor=world.dispatcher, work_order_id=wo.pk, to=Status.IN_PROGRESS,
-                                   reason="Forgot the filter")
+    services.work_order_transition(
+        actor=world.dispatcher, work_order_id=wo.pk, to=Status.IN_PROGRESS, reason="Forgot the filter"
+    )
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.COMPLETED)
     # when
     _close(world, wo)
@@ -64,8 +65,9 @@ def test_marking_no_charge_without_a_reason_is_refused(world):
     before = state_of(wo)
     # when
     with pytest.raises(DomainError) as exc:
-        services.work_order_set_billing(actor=world.dispatcher, work_order_id=wo.pk, billing_status="no_charge",
-                                        reason=" ")
+        services.work_order_set_billing(
+            actor=world.dispatcher, work_order_id=wo.pk, billing_status="no_charge", reason=" "
+        )
     # then
     assert (exc.value.code, exc.value.field) == (ErrorCode.VALIDATION, "reason")
     assert state_of(wo) == before
@@ -75,14 +77,18 @@ def test_marking_no_charge_with_a_reason_records_it(world):
     # given
     wo = work_order_in(world, Status.CLOSED)
     # when
-    services.work_order_set_billing(actor=world.accountant, work_order_id=wo.pk, billing_status="no_charge",
-                                    reason="Warranty repair")
+    services.work_order_set_billing(
+        actor=world.accountant, work_order_id=wo.pk, billing_status="no_charge", reason="Warranty repair"
+    )
     # then
     wo.refresh_from_db()
     assert (wo.billing_status, wo.no_charge_reason) == (BillingStatus.NO_CHARGE, "Warranty repair")
     event = WorkOrderEvent.objects.get(work_order=wo)
-    assert (event.kind, event.reason, event.data) == (EventKind.BILLING, "Warranty repair",
-                                                      {"from": "to_invoice", "to": "no_charge"})
+    assert (event.kind, event.reason, event.data) == (
+        EventKind.BILLING,
+        "Warranty repair",
+        {"from": "to_invoice", "to": "no_charge"},
+    )
 
 
 def test_the_database_refuses_no_charge_without_a_reason(world):
@@ -98,8 +104,9 @@ def test_the_database_refuses_no_charge_without_a_reason(world):
 def test_no_charge_work_stays_no_charge_when_closed(world):
     # given
     wo = work_order_in(world, Status.COMPLETED)
-    services.work_order_set_billing(actor=world.dispatcher, work_order_id=wo.pk, billing_status="no_charge",
-                                    reason="Goodwill")
+    services.work_order_set_billing(
+        actor=world.dispatcher, work_order_id=wo.pk, billing_status="no_charge", reason="Goodwill"
+    )
     # when
     _close(world, wo)
     # then
@@ -110,8 +117,9 @@ def test_no_charge_work_stays_no_charge_when_closed(world):
 def test_no_charge_work_can_be_sent_back_to_invoicing_once_closed(world):
     # given
     wo = work_order_in(world, Status.CLOSED)
-    services.work_order_set_billing(actor=world.dispatcher, work_order_id=wo.pk, billing_status="no_charge",
-                                    reason="Goodwill")
+    services.work_order_set_billing(
+        actor=world.dispatcher, work_order_id=wo.pk, billing_status="no_charge", reason="Goodwill"
+    )
     # when
     services.work_order_set_billing(actor=world.dispatcher, work_order_id=wo.pk, billing_status="to_invoice")
     # then
@@ -119,23 +127,34 @@ def test_no_charge_work_can_be_sent_back_to_invoicing_once_closed(world):
     assert (wo.billing_status, wo.no_charge_reason) == (BillingStatus.TO_INVOICE, "")
 
 
-@pytest.mark.parametrize(("fields", "target", "code"), [
-    ({"status": Status.IN_PROGRESS, "billing_status": BillingStatus.NO_CHARGE, "no_charge_reason": "Goodwill"},
-     "to_invoice", ErrorCode.CONFLICT),
-    ({"status": Status.CLOSED, "billing_status": BillingStatus.INVOICED}, "no_charge", ErrorCode.CONFLICT),
-    ({"status": Status.CLOSED, "is_billable": False, "billing_status": BillingStatus.NOT_BILLABLE}, "no_charge",
-     ErrorCode.CONFLICT),
-    ({"status": Status.CLOSED}, "invoiced", ErrorCode.VALIDATION),
-    ({"status": Status.CLOSED}, "free", ErrorCode.VALIDATION),
-], ids=["to-invoice-while-open", "already-invoiced", "not-billable", "invoiced-by-hand", "unknown"])
+@pytest.mark.parametrize(
+    ("fields", "target", "code"),
+    [
+        (
+            {"status": Status.IN_PROGRESS, "billing_status": BillingStatus.NO_CHARGE, "no_charge_reason": "Goodwill"},
+            "to_invoice",
+            ErrorCode.CONFLICT,
+        ),
+        ({"status": Status.CLOSED, "billing_status": BillingStatus.INVOICED}, "no_charge", ErrorCode.CONFLICT),
+        (
+            {"status": Status.CLOSED, "is_billable": False, "billing_status": BillingStatus.NOT_BILLABLE},
+            "no_charge",
+            ErrorCode.CONFLICT,
+        ),
+        ({"status": Status.CLOSED}, "invoiced", ErrorCode.VALIDATION),
+        ({"status": Status.CLOSED}, "free", ErrorCode.VALIDATION),
+    ],
+    ids=["to-invoice-while-open", "already-invoiced", "not-billable", "invoiced-by-hand", "unknown"],
+)
 def test_billing_changes_that_make_no_sense_are_refused(world, fields, target, code):
     # given
     wo = work_order_in(world, **fields)
     before = state_of(wo)
     # when
     with pytest.raises(DomainError) as exc:
-        services.work_order_set_billing(actor=world.dispatcher, work_order_id=wo.pk, billing_status=target,
-                                        reason="Because")
+        services.work_order_set_billing(
+            actor=world.dispatcher, work_order_id=wo.pk, billing_status=target, reason="Because"
+        )
     # then
     assert exc.value.code == code
     assert state_of(wo) == before
@@ -148,8 +167,9 @@ def test_only_office_and_accounting_change_the_billing_status(world, who):
     before = state_of(wo)
     # when
     with pytest.raises(DomainError) as exc:
-        services.work_order_set_billing(actor=getattr(world, who), work_order_id=wo.pk, billing_status="no_charge",
-                                        reason="Because")
+        services.work_order_set_billing(
+            actor=getattr(world, who), work_order_id=wo.pk, billing_status="no_charge", reason="Because"
+        )
     # then
     assert exc.value.code == ErrorCode.PERMISSION_DENIED
     assert state_of(wo) == before

@@ -8,16 +8,22 @@ from fixflow.service.choices import HoldReason, Status
 
 
 def _report_down(world, title):
-    return services.work_order_create(actor=world.dispatcher, title=title, site_id=world.site.pk,
-                                      equipment_id=world.equipment.pk, reports_equipment_down=True,
-                                      lead_technician_id=world.technician.user.pk,
-                                      scheduled_start=timezone.now())
+    return services.work_order_create(
+        actor=world.dispatcher,
+        title=title,
+        site_id=world.site.pk,
+        equipment_id=world.equipment.pk,
+        reports_equipment_down=True,
+        lead_technician_id=world.technician.user.pk,
+        scheduled_start=timezone.now(),
+    )
 
 
 def _complete(world, wo):
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.IN_PROGRESS)
-    services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.COMPLETED,
-                                   resolution_notes="Fixed.")
+    services.work_order_transition(
+        actor=world.technician, work_order_id=wo.pk, to=Status.COMPLETED, resolution_notes="Fixed."
+    )
 
 
 def _equipment_status(world):
@@ -44,13 +50,18 @@ def test_equipment_on_hold_work_stays_down_and_cancelling_brings_it_back(world):
     wo = _report_down(world, "Pump noisy")
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.IN_PROGRESS)
     # when
-    services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.ON_HOLD,
-                                   hold_reason=HoldReason.WAITING_FOR_PARTS)
+    services.work_order_transition(
+        actor=world.technician, work_order_id=wo.pk, to=Status.ON_HOLD, hold_reason=HoldReason.WAITING_FOR_PARTS
+    )
     # then
     assert _equipment_status(world) == EquipmentStatus.DOWN
     # when
-    services.work_order_transition(actor=world.dispatcher, work_order_id=wo.pk, to=Status.CANCELLED,
-                                   reason="Replaced under warranty by the manufacturer")
+    services.work_order_transition(
+        actor=world.dispatcher,
+        work_order_id=wo.pk,
+        to=Status.CANCELLED,
+        reason="Replaced under warranty by the manufacturer",
+    )
     # then
     assert _equipment_status(world) == EquipmentStatus.OPERATIONAL
 
@@ -60,8 +71,9 @@ def test_reopening_work_that_reported_the_equipment_down_puts_it_down_again(worl
     wo = _report_down(world, "Pump noisy")
     _complete(world, wo)
     # when
-    services.work_order_transition(actor=world.dispatcher, work_order_id=wo.pk, to=Status.IN_PROGRESS,
-                                   reason="Still noisy")
+    services.work_order_transition(
+        actor=world.dispatcher, work_order_id=wo.pk, to=Status.IN_PROGRESS, reason="Still noisy"
+    )
     # then
     assert _equipment_status(world) == EquipmentStatus.DOWN
 
@@ -69,8 +81,13 @@ def test_reopening_work_that_reported_the_equipment_down_puts_it_down_again(worl
 def test_work_that_does_not_report_the_equipment_down_leaves_it_alone(world):
     # given
     _report_down(world, "Pump noisy")
-    other = services.work_order_create(actor=world.dispatcher, title="Inspection", site_id=world.site.pk,
-                                       equipment_id=world.equipment.pk, lead_technician_id=world.technician.user.pk)
+    other = services.work_order_create(
+        actor=world.dispatcher,
+        title="Inspection",
+        site_id=world.site.pk,
+        equipment_id=world.equipment.pk,
+        lead_technician_id=world.technician.user.pk,
+    )
     # when
     _complete(world, other)
     # then

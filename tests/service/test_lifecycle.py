@@ -16,8 +16,9 @@ PAIRS = list(itertools.product(Status, Status))
 
 
 def _take(actor, wo, to):
-    return services.work_order_transition(actor=actor, work_order_id=wo.pk, to=to, reason="Client asked for it",
-                                          hold_reason=HoldReason.WAITING_FOR_PARTS)
+    return services.work_order_transition(
+        actor=actor, work_order_id=wo.pk, to=to, reason="Client asked for it", hold_reason=HoldReason.WAITING_FOR_PARTS
+    )
 
 
 def test_the_matrix_has_every_status_pair():
@@ -58,15 +59,27 @@ TECHNICIAN_EDGES = {
     (Status.IN_PROGRESS, Status.COMPLETED),
 }
 EDGES = sorted(lifecycle.TABLE)
-ACTORS = ["admin", "dispatcher", "assigned_technician", "helper_technician", "unassigned_technician", "accountant",
-          "requester", "client_user"]
+ACTORS = [
+    "admin",
+    "dispatcher",
+    "assigned_technician",
+    "helper_technician",
+    "unassigned_technician",
+    "accountant",
+    "requester",
+    "client_user",
+]
 
 
 def _actor_and_work_order(world, who, source):
     request = WorkRequestFactory(site=world.site, requester=world.requester.user)
     # the closer must not be the technician who completed it, so let technician2 have completed it
-    wo = work_order_in(world, source, request=request, completed_by=world.technician2.user
-                       if source in (Status.COMPLETED, Status.CLOSED) else None)
+    wo = work_order_in(
+        world,
+        source,
+        request=request,
+        completed_by=world.technician2.user if source in (Status.COMPLETED, Status.CLOSED) else None,
+    )
     match who:
         case "assigned_technician":
             return world.technician, wo
@@ -86,7 +99,8 @@ def test_each_role_may_take_only_its_edges(world, who, source, target):
     actor, wo = _actor_and_work_order(world, who, source)
     before = state_of(wo)
     allowed = who in ("admin", "dispatcher") or (
-        who in ("assigned_technician", "helper_technician") and (source, target) in TECHNICIAN_EDGES)
+        who in ("assigned_technician", "helper_technician") and (source, target) in TECHNICIAN_EDGES
+    )
     if allowed:
         # when
         _take(actor, wo, target)
@@ -142,13 +156,15 @@ def test_an_unknown_target_status_is_a_validation_error(world):
 def test_a_transition_based_on_a_stale_version_is_refused(world):
     # given the dispatcher moved the schedule (version 2) after the technician loaded version 1
     wo = work_order_in(world, Status.PLANNED)
-    services.work_order_update(actor=world.dispatcher, work_order_id=wo.pk, expected_version=1,
-                               data={"priority": "high"})
+    services.work_order_update(
+        actor=world.dispatcher, work_order_id=wo.pk, expected_version=1, data={"priority": "high"}
+    )
     before = state_of(wo)
     # when
     with pytest.raises(DomainError) as exc:
-        services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.IN_PROGRESS,
-                                       expected_version=1)
+        services.work_order_transition(
+            actor=world.technician, work_order_id=wo.pk, to=Status.IN_PROGRESS, expected_version=1
+        )
     # then
     assert exc.value.code == ErrorCode.STALE_VERSION
     assert exc.value.details == {"current_version": 2}

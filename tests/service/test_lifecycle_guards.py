@@ -30,6 +30,7 @@ def _unmet(err: DomainError) -> list[str]:
 
 # --- plan -----------------------------------------------------------------------------------------
 
+
 def test_planning_without_assignee_and_scheduled_start_is_refused_naming_both(world):
     # given
     wo = work_order_in(world, Status.NEW, lead_technician=None, scheduled_start=None, scheduled_end=None)
@@ -84,6 +85,7 @@ def test_starting_an_unassigned_work_order_is_refused_even_for_the_dispatcher(wo
 
 # --- start, hold, resume ----------------------------------------------------------------------------
 
+
 def test_starting_records_the_start_once_and_resuming_keeps_it(world):
     # given
     wo = work_order_in(world, Status.PLANNED)
@@ -91,8 +93,13 @@ def test_starting_records_the_start_once_and_resuming_keeps_it(world):
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.IN_PROGRESS)
     wo.refresh_from_db()
     started = wo.started_at
-    services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.ON_HOLD,
-                                   hold_reason=HoldReason.WAITING_FOR_ACCESS, reason="Gate locked")
+    services.work_order_transition(
+        actor=world.technician,
+        work_order_id=wo.pk,
+        to=Status.ON_HOLD,
+        hold_reason=HoldReason.WAITING_FOR_ACCESS,
+        reason="Gate locked",
+    )
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.IN_PROGRESS)
     # then
     wo.refresh_from_db()
@@ -122,22 +129,23 @@ def test_putting_on_hold_with_an_unknown_hold_reason_is_refused(world):
 
 # --- complete ----------------------------------------------------------------------------------------
 
+
 def test_completing_without_resolution_notes_is_refused(world):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS, resolution_notes="  ")
     # when
     err = _refused(world.technician, wo, Status.COMPLETED)
     # then
-    assert (err.code, _unmet(err), err.field) == (ErrorCode.GUARD_FAILED, ["has_resolution_notes"],
-                                                  "resolution_notes")
+    assert (err.code, _unmet(err), err.field) == (ErrorCode.GUARD_FAILED, ["has_resolution_notes"], "resolution_notes")
 
 
 def test_resolution_notes_given_with_the_completion_are_saved(world):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS, resolution_notes="")
     # when
-    services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.COMPLETED,
-                                   resolution_notes="  Cleaned the strainer.  ")
+    services.work_order_transition(
+        actor=world.technician, work_order_id=wo.pk, to=Status.COMPLETED, resolution_notes="  Cleaned the strainer.  "
+    )
     # then
     wo.refresh_from_db()
     assert (wo.status, wo.resolution_notes) == (Status.COMPLETED, "Cleaned the strainer.")
@@ -155,8 +163,7 @@ def test_completing_with_unanswered_required_checklist_items_is_refused_naming_t
     # when
     err = _refused(world.technician, wo, Status.COMPLETED)
     # then
-    assert (err.code, _unmet(err), err.field) == (ErrorCode.GUARD_FAILED, ["required_checklist_answered"],
-                                                  "checklist")
+    assert (err.code, _unmet(err), err.field) == (ErrorCode.GUARD_FAILED, ["required_checklist_answered"], "checklist")
     assert "Check pressure, Test run" in err.message
     assert "Photo of plate" not in err.message
 
@@ -164,8 +171,9 @@ def test_completing_with_unanswered_required_checklist_items_is_refused_naming_t
 def test_completing_after_answering_the_required_checklist_items_succeeds(world):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS)
-    item = ChecklistAnswer.objects.create(organization=world.org, work_order=wo, label="Check pressure",
-                                          kind="number", is_required=True)
+    item = ChecklistAnswer.objects.create(
+        organization=world.org, work_order=wo, label="Check pressure", kind="number", is_required=True
+    )
     services.checklist_answer(actor=world.technician, work_order_id=wo.pk, item_id=item.pk, value="2.5")
     # when
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.COMPLETED)
@@ -177,8 +185,15 @@ def test_completing_after_answering_the_required_checklist_items_succeeds(world)
 
 def test_completing_without_equipment_when_the_work_requires_it_is_refused(world):
     # given
-    wo = work_order_in(world, Status.IN_PROGRESS, equipment=None, site=world.site, client=world.client,
-                       organization=world.org, requires_equipment=True)
+    wo = work_order_in(
+        world,
+        Status.IN_PROGRESS,
+        equipment=None,
+        site=world.site,
+        client=world.client,
+        organization=world.org,
+        requires_equipment=True,
+    )
     # when
     err = _refused(world.technician, wo, Status.COMPLETED)
     # then
@@ -187,8 +202,15 @@ def test_completing_without_equipment_when_the_work_requires_it_is_refused(world
 
 def test_site_level_work_completes_without_equipment(world):
     # given
-    wo = work_order_in(world, Status.IN_PROGRESS, equipment=None, site=world.site, client=world.client,
-                       organization=world.org, requires_equipment=False)
+    wo = work_order_in(
+        world,
+        Status.IN_PROGRESS,
+        equipment=None,
+        site=world.site,
+        client=world.client,
+        organization=world.org,
+        requires_equipment=False,
+    )
     # when
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.COMPLETED)
     # then
@@ -201,8 +223,9 @@ def test_completing_without_a_required_signature_is_refused_and_succeeds_once_si
     wo = work_order_in(world, Status.IN_PROGRESS, requires_signature=True)
     # when
     err = _refused(world.technician, wo, Status.COMPLETED)
-    services.signature_capture(actor=world.technician, work_order_id=wo.pk, image_png=png_bytes(),
-                               signed_by_name="Hans Meier")
+    services.signature_capture(
+        actor=world.technician, work_order_id=wo.pk, image_png=png_bytes(), signed_by_name="Hans Meier"
+    )
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.COMPLETED)
     # then
     assert (err.code, _unmet(err), err.field) == (ErrorCode.GUARD_FAILED, ["has_required_signature"], "signature")
@@ -212,24 +235,38 @@ def test_completing_without_a_required_signature_is_refused_and_succeeds_once_si
 
 def test_every_unmet_completion_guard_is_reported_at_once(world):
     # given
-    wo = work_order_in(world, Status.IN_PROGRESS, resolution_notes="", equipment=None, site=world.site,
-                       client=world.client, organization=world.org, requires_signature=True)
+    wo = work_order_in(
+        world,
+        Status.IN_PROGRESS,
+        resolution_notes="",
+        equipment=None,
+        site=world.site,
+        client=world.client,
+        organization=world.org,
+        requires_signature=True,
+    )
     ChecklistAnswer.objects.create(organization=world.org, work_order=wo, label="Test run", is_required=True)
     # when
     err = _refused(world.technician, wo, Status.COMPLETED)
     # then
-    assert _unmet(err) == ["has_resolution_notes", "required_checklist_answered", "has_required_equipment",
-                           "has_required_signature"]
+    assert _unmet(err) == [
+        "has_resolution_notes",
+        "required_checklist_answered",
+        "has_required_equipment",
+        "has_required_signature",
+    ]
 
 
 def test_completing_stops_every_running_timer_at_the_completion_time(world):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS)
     WorkOrderHelper.objects.create(organization=world.org, work_order=wo, user=world.technician2.user)
-    services.timer_start(actor=world.technician, work_order_id=wo.pk, occurred_at=timezone.now() - timedelta(
-        minutes=90))
-    services.timer_start(actor=world.technician2, work_order_id=wo.pk, occurred_at=timezone.now() - timedelta(
-        minutes=30))
+    services.timer_start(
+        actor=world.technician, work_order_id=wo.pk, occurred_at=timezone.now() - timedelta(minutes=90)
+    )
+    services.timer_start(
+        actor=world.technician2, work_order_id=wo.pk, occurred_at=timezone.now() - timedelta(minutes=30)
+    )
     # when
     services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.COMPLETED)
     # then
@@ -249,6 +286,7 @@ def test_completing_a_work_order_cancelled_meanwhile_is_refused(world):
 
 
 # --- close (four-eyes review) ------------------------------------------------------------------------
+
 
 def _completed_by_admin(world):
     """An admin who also does field work leads a job and completes it."""
@@ -293,6 +331,7 @@ def test_the_person_who_completed_the_work_may_close_it_when_the_organization_tu
 
 # --- reopen --------------------------------------------------------------------------------------------
 
+
 def test_reopening_completed_work_without_a_reason_is_refused(world):
     # given
     wo = work_order_in(world, Status.COMPLETED)
@@ -306,12 +345,17 @@ def test_reopening_completed_work_with_a_reason_starts_a_new_cycle(world):
     # given
     wo = work_order_in(world, Status.COMPLETED)
     # when
-    services.work_order_transition(actor=world.dispatcher, work_order_id=wo.pk, to=Status.IN_PROGRESS,
-                                   reason="Still dripping")
+    services.work_order_transition(
+        actor=world.dispatcher, work_order_id=wo.pk, to=Status.IN_PROGRESS, reason="Still dripping"
+    )
     # then
     wo.refresh_from_db()
-    assert (wo.status, wo.status_reason, wo.completed_at, wo.completed_by) == (Status.IN_PROGRESS, "Still dripping",
-                                                                                None, None)
+    assert (wo.status, wo.status_reason, wo.completed_at, wo.completed_by) == (
+        Status.IN_PROGRESS,
+        "Still dripping",
+        None,
+        None,
+    )
     assert WorkOrderEvent.objects.get(work_order=wo).reason == "Still dripping"
 
 
@@ -319,8 +363,9 @@ def test_reopening_closed_work_inside_the_window_makes_it_not_ready_to_invoice(w
     # given
     wo = work_order_in(world, Status.CLOSED, closed_at=timezone.now() - timedelta(days=13, hours=23))
     # when
-    services.work_order_transition(actor=world.dispatcher, work_order_id=wo.pk, to=Status.IN_PROGRESS,
-                                   reason="Leaking again")
+    services.work_order_transition(
+        actor=world.dispatcher, work_order_id=wo.pk, to=Status.IN_PROGRESS, reason="Leaking again"
+    )
     # then
     wo.refresh_from_db()
     assert (wo.status, wo.closed_at, wo.closed_by) == (Status.IN_PROGRESS, None, None)
@@ -370,6 +415,7 @@ def test_a_follow_up_links_to_closed_work_outside_the_window(world):
 
 # --- cancel --------------------------------------------------------------------------------------------
 
+
 def test_cancelling_without_a_reason_is_refused(world):
     # given
     wo = work_order_in(world, Status.PLANNED)
@@ -392,11 +438,13 @@ def test_cancelling_after_invoicing_is_refused(world, source):
 def test_cancelling_records_the_reason_and_stops_running_timers(world):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS)
-    services.timer_start(actor=world.technician, work_order_id=wo.pk, occurred_at=timezone.now() - timedelta(
-        minutes=10))
+    services.timer_start(
+        actor=world.technician, work_order_id=wo.pk, occurred_at=timezone.now() - timedelta(minutes=10)
+    )
     # when
-    services.work_order_transition(actor=world.dispatcher, work_order_id=wo.pk, to=Status.CANCELLED,
-                                   reason="Client sold the building")
+    services.work_order_transition(
+        actor=world.dispatcher, work_order_id=wo.pk, to=Status.CANCELLED, reason="Client sold the building"
+    )
     # then
     wo.refresh_from_db()
     entry = TimeEntry.objects.get(work_order=wo)
@@ -411,8 +459,9 @@ def test_a_role_that_may_not_cancel_is_told_so_before_being_asked_for_a_reason(w
     from fixflow.core.errors import DomainError
     from fixflow.service import services
 
-    wo = services.work_order_create(actor=world.dispatcher, title="Leak", site_id=world.site.pk,
-                                    equipment_id=world.equipment.pk)
+    wo = services.work_order_create(
+        actor=world.dispatcher, title="Leak", site_id=world.site.pk, equipment_id=world.equipment.pk
+    )
     # when they try without a reason
     with pytest.raises(DomainError) as refused:
         services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to="cancelled")

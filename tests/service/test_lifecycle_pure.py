@@ -120,48 +120,63 @@ def test_the_hold_reason_is_asked_with_the_button_not_shown_as_a_blocker():
 
 def test_completion_lists_each_unmet_guard_with_its_field():
     # given
-    f = _facts(status=Status.IN_PROGRESS, resolution_notes="", unanswered_required_items=("Test run",),
-               requires_equipment=True, has_equipment=False, requires_signature=True)
+    f = _facts(
+        status=Status.IN_PROGRESS,
+        resolution_notes="",
+        unanswered_required_items=("Test run",),
+        requires_equipment=True,
+        has_equipment=False,
+        requires_signature=True,
+    )
     # when
     complete = next(o for o in options(f) if o.transition.target == Status.COMPLETED)
     # then
     assert [(p.guard, p.field) for p in complete.problems] == [
-        ("has_resolution_notes", "resolution_notes"), ("required_checklist_answered", "checklist"),
-        ("has_required_equipment", "equipment"), ("has_required_signature", "signature")]
+        ("has_resolution_notes", "resolution_notes"),
+        ("required_checklist_answered", "checklist"),
+        ("has_required_equipment", "equipment"),
+        ("has_required_signature", "signature"),
+    ]
 
 
-@pytest.mark.parametrize(("name", "kw"), [
-    ("has_assignee", {"has_assignee": True}),
-    ("has_scheduled_start", {"has_scheduled_start": True}),
-    ("has_hold_reason", {"hold_reason": "other"}),
-    ("has_resolution_notes", {"resolution_notes": "Done."}),
-    ("required_checklist_answered", {}),
-    ("has_required_equipment", {"has_equipment": False, "requires_equipment": False}),
-    ("has_required_signature", {"requires_signature": True, "has_signature": True}),
-    ("four_eyes", {"completed_by_id": 2}),
-    ("four_eyes", {"completed_by_id": 1, "requires_four_eyes_review": False}),
-    ("within_reopen_window", {"closed_at": NOW - timedelta(days=14)}),
-    ("not_invoiced", {"billing_status": BillingStatus.TO_INVOICE}),
-])
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [
+        ("has_assignee", {"has_assignee": True}),
+        ("has_scheduled_start", {"has_scheduled_start": True}),
+        ("has_hold_reason", {"hold_reason": "other"}),
+        ("has_resolution_notes", {"resolution_notes": "Done."}),
+        ("required_checklist_answered", {}),
+        ("has_required_equipment", {"has_equipment": False, "requires_equipment": False}),
+        ("has_required_signature", {"requires_signature": True, "has_signature": True}),
+        ("four_eyes", {"completed_by_id": 2}),
+        ("four_eyes", {"completed_by_id": 1, "requires_four_eyes_review": False}),
+        ("within_reopen_window", {"closed_at": NOW - timedelta(days=14)}),
+        ("not_invoiced", {"billing_status": BillingStatus.TO_INVOICE}),
+    ],
+)
 def test_a_guard_whose_condition_holds_is_met(name, kw):
     assert _guard(name, _facts(**kw)) is None
 
 
-@pytest.mark.parametrize(("name", "kw"), [
-    ("has_assignee", {}),
-    ("has_scheduled_start", {}),
-    ("has_hold_reason", {"hold_reason": ""}),
-    ("has_resolution_notes", {"resolution_notes": " \n "}),
-    ("required_checklist_answered", {"unanswered_required_items": ("Test run",)}),
-    ("has_required_equipment", {"has_equipment": False}),
-    ("has_required_signature", {"requires_signature": True}),
-    ("four_eyes", {"completed_by_id": 1}),
-    ("within_reopen_window", {"closed_at": NOW - timedelta(days=14, seconds=1)}),
-    ("within_reopen_window", {"closed_at": None}),
-    ("within_reopen_window", {"closed_at": NOW - timedelta(days=1), "reopen_window_days": 0}),
-    ("not_invoiced", {"billing_status": BillingStatus.INVOICED}),
-    ("not_invoiced", {"has_invoiced_items": True}),
-])
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [
+        ("has_assignee", {}),
+        ("has_scheduled_start", {}),
+        ("has_hold_reason", {"hold_reason": ""}),
+        ("has_resolution_notes", {"resolution_notes": " \n "}),
+        ("required_checklist_answered", {"unanswered_required_items": ("Test run",)}),
+        ("has_required_equipment", {"has_equipment": False}),
+        ("has_required_signature", {"requires_signature": True}),
+        ("four_eyes", {"completed_by_id": 1}),
+        ("within_reopen_window", {"closed_at": NOW - timedelta(days=14, seconds=1)}),
+        ("within_reopen_window", {"closed_at": None}),
+        ("within_reopen_window", {"closed_at": NOW - timedelta(days=1), "reopen_window_days": 0}),
+        ("not_invoiced", {"billing_status": BillingStatus.INVOICED}),
+        ("not_invoiced", {"has_invoiced_items": True}),
+    ],
+)
 def test_a_guard_whose_condition_fails_reports_a_problem(name, kw):
     problem = _guard(name, _facts(**kw))
     assert problem is not None and problem.guard == name
@@ -173,5 +188,9 @@ def test_an_unknown_status_has_no_transition():
 
 
 def test_active_statuses_are_the_open_and_paused_ones():
-    assert [s for s in Status if lifecycle.is_active(s)] == [Status.NEW, Status.PLANNED, Status.IN_PROGRESS,
-                                                             Status.ON_HOLD]
+    assert [s for s in Status if lifecycle.is_active(s)] == [
+        Status.NEW,
+        Status.PLANNED,
+        Status.IN_PROGRESS,
+        Status.ON_HOLD,
+    ]

@@ -46,8 +46,9 @@ def test_the_organization_chooses_its_prefix(world):
     organization_update(actor=world.admin, data={"work_order_prefix": "SV"})
     dispatcher = actor_for(world.dispatcher.user, world.org.pk)
     # when
-    wo = services.work_order_create(actor=dispatcher, title="Leak", site_id=world.site.pk,
-                                    equipment_id=world.equipment.pk)
+    wo = services.work_order_create(
+        actor=dispatcher, title="Leak", site_id=world.site.pk, equipment_id=world.equipment.pk
+    )
     # then
     assert wo.number == f"SV-{_year(world.org)}-00001"
 
@@ -73,8 +74,9 @@ def test_a_rolled_back_creation_gives_its_number_back(world):
 def test_a_refused_creation_takes_no_number(world):
     # given
     with pytest.raises(DomainError):
-        services.work_order_create(actor=world.dispatcher, title="", site_id=world.site.pk,
-                                   equipment_id=world.equipment.pk)
+        services.work_order_create(
+            actor=world.dispatcher, title="", site_id=world.site.pk, equipment_id=world.equipment.pk
+        )
     # when
     wo = _create(world)
     # then

@@ -26,15 +26,18 @@ def two_tenants(world, other_world):
     return {"ours": ours, "ours_other_client": ours_other_client, "from_request": from_request, "theirs": theirs}
 
 
-@pytest.mark.parametrize(("who", "expected"), [
-    ("admin", {"WO-2026-00001", "WO-2026-00002", "WO-2026-00003"}),
-    ("dispatcher", {"WO-2026-00001", "WO-2026-00002", "WO-2026-00003"}),
-    ("technician", {"WO-2026-00001", "WO-2026-00002", "WO-2026-00003"}),
-    ("accountant", {"WO-2026-00001", "WO-2026-00002", "WO-2026-00003"}),
-    ("client_user", {"WO-2026-00001", "WO-2026-00003"}),
-    ("other_client_user", {"WO-2026-00002"}),
-    ("requester", {"WO-2026-00003"}),
-])
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("admin", {"WO-2026-00001", "WO-2026-00002", "WO-2026-00003"}),
+        ("dispatcher", {"WO-2026-00001", "WO-2026-00002", "WO-2026-00003"}),
+        ("technician", {"WO-2026-00001", "WO-2026-00002", "WO-2026-00003"}),
+        ("accountant", {"WO-2026-00001", "WO-2026-00002", "WO-2026-00003"}),
+        ("client_user", {"WO-2026-00001", "WO-2026-00003"}),
+        ("other_client_user", {"WO-2026-00002"}),
+        ("requester", {"WO-2026-00003"}),
+    ],
+)
 def test_each_role_lists_only_the_work_orders_in_its_scope(world, two_tenants, who, expected):
     # when
     page = selectors.work_order_list(actor=getattr(world, who))
@@ -92,8 +95,10 @@ def test_requesters_see_only_their_own_requests_and_client_users_their_clients(w
     other_client = WorkRequestFactory(site=world.other_site, requester=world.other_client_user.user)
     WorkRequestFactory(site=other_world.site)
     # when
-    seen = {who: {r.pk for r in selectors.work_request_list(actor=getattr(world, who)).items}
-            for who in ("requester", "client_user", "other_client_user", "dispatcher")}
+    seen = {
+        who: {r.pk for r in selectors.work_request_list(actor=getattr(world, who)).items}
+        for who in ("requester", "client_user", "other_client_user", "dispatcher")
+    }
     # then
     assert seen == {
         "requester": {mine.pk},

@@ -36,7 +36,12 @@ def test_an_assigned_technician_records_time_with_a_duration(world):
     entry = _record(world.technician, wo, started_at=start, duration_minutes=45, kind="travel", note="A7 jam")
     # then
     assert (entry.technician, entry.kind, entry.started_at, entry.ended_at, entry.duration_minutes) == (
-        world.technician.user, "travel", start, start + timedelta(minutes=45), 45)
+        world.technician.user,
+        "travel",
+        start,
+        start + timedelta(minutes=45),
+        45,
+    )
     assert entry.is_billable is True
     wo.refresh_from_db()
     assert wo.version == 2
@@ -49,8 +54,7 @@ def test_an_entry_ending_before_it_starts_is_refused(world):
     wo = work_order_in(world, Status.IN_PROGRESS)
     start = timezone.now() - timedelta(hours=2)
     # when
-    err = _refused(lambda: _record(world.technician, wo, started_at=start, ended_at=start - timedelta(minutes=1)),
-                   wo)
+    err = _refused(lambda: _record(world.technician, wo, started_at=start, ended_at=start - timedelta(minutes=1)), wo)
     # then
     assert (err.code, err.field) == (ErrorCode.VALIDATION, "ended_at")
 
@@ -78,20 +82,31 @@ def test_time_ending_in_the_future_is_refused(world):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS)
     # when
-    err = _refused(lambda: _record(world.technician, wo, started_at=timezone.now() - timedelta(hours=1),
-                                   ended_at=timezone.now() + timedelta(hours=3)), wo)
+    err = _refused(
+        lambda: _record(
+            world.technician,
+            wo,
+            started_at=timezone.now() - timedelta(hours=1),
+            ended_at=timezone.now() + timedelta(hours=3),
+        ),
+        wo,
+    )
     # then
     assert (err.code, err.field) == (ErrorCode.VALIDATION, "ended_at")
 
 
-@pytest.mark.parametrize(("kw", "field"), [
-    ({"started_at": None}, "started_at"),
-    ({"duration_minutes": None}, "ended_at"),
-    ({"duration_minutes": 0}, "duration_minutes"),
-    ({"duration_minutes": 24 * 60 + 1}, "duration_minutes"),
-    ({"duration_minutes": "lots"}, "duration_minutes"),
-    ({"kind": "overtime"}, "kind"),
-], ids=["no-start", "no-end", "zero", "over-a-day", "not-a-number", "kind"])
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"started_at": None}, "started_at"),
+        ({"duration_minutes": None}, "ended_at"),
+        ({"duration_minutes": 0}, "duration_minutes"),
+        ({"duration_minutes": 24 * 60 + 1}, "duration_minutes"),
+        ({"duration_minutes": "lots"}, "duration_minutes"),
+        ({"kind": "overtime"}, "kind"),
+    ],
+    ids=["no-start", "no-end", "zero", "over-a-day", "not-a-number", "kind"],
+)
 def test_incomplete_or_invalid_time_is_refused_naming_the_field(world, kw, field):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS)
@@ -101,9 +116,15 @@ def test_incomplete_or_invalid_time_is_refused_naming_the_field(world, kw, field
     assert (err.code, err.field) == (ErrorCode.VALIDATION, field)
 
 
-@pytest.mark.parametrize("fields", [{"status": Status.CLOSED}, {"status": Status.CANCELLED},
-                                    {"status": Status.COMPLETED, "billing_status": BillingStatus.INVOICED}],
-                         ids=["closed", "cancelled", "invoiced"])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"status": Status.CLOSED},
+        {"status": Status.CANCELLED},
+        {"status": Status.COMPLETED, "billing_status": BillingStatus.INVOICED},
+    ],
+    ids=["closed", "cancelled", "invoiced"],
+)
 def test_closed_cancelled_or_invoiced_work_refuses_new_time(world, fields):
     # given
     wo = work_order_in(world, **fields)
@@ -167,14 +188,14 @@ def test_a_technician_removes_only_their_own_time(world):
 
 # --- timers ----------------------------------------------------------------------------------------------
 
+
 def test_a_timer_runs_until_stopped_and_becomes_an_entry(world):
     # given
     wo = work_order_in(world, Status.IN_PROGRESS)
     start = timezone.now() - timedelta(minutes=20)
     services.timer_start(actor=world.technician, work_order_id=wo.pk, occurred_at=start)
     # when
-    entry = services.timer_stop(actor=world.technician, work_order_id=wo.pk, occurred_at=start + timedelta(
-        minutes=17))
+    entry = services.timer_stop(actor=world.technician, work_order_id=wo.pk, occurred_at=start + timedelta(minutes=17))
     # then
     assert (entry.started_at, entry.duration_minutes, entry.is_running) == (start, 17, False)
 
@@ -196,8 +217,9 @@ def test_the_database_allows_only_one_running_timer_per_technician_and_work_orde
     services.timer_start(actor=world.technician, work_order_id=wo.pk)
     # when / then
     with pytest.raises(IntegrityError), transaction.atomic():
-        TimeEntry.objects.create(organization=world.org, work_order=wo, technician=world.technician.user,
-                                 started_at=timezone.now())
+        TimeEntry.objects.create(
+            organization=world.org, work_order=wo, technician=world.technician.user, started_at=timezone.now()
+        )
 
 
 def test_two_technicians_each_run_a_timer_on_the_same_work_order(world):

@@ -37,17 +37,27 @@ def test_an_update_with_the_current_version_bumps_it_and_writes_one_event_per_ki
     wo = work_order_in(world, Status.NEW, title="Pump leaking", lead_technician=None)
     start = timezone.now() + timedelta(days=1)
     # when
-    result = _update(world.dispatcher, wo, {"title": "Pump leaking badly", "priority": "high",
-                                            "scheduled_start": start, "scheduled_end": start + timedelta(hours=2),
-                                            "lead_technician_id": world.technician.user.pk},
-                     expected_version=1)
+    result = _update(
+        world.dispatcher,
+        wo,
+        {
+            "title": "Pump leaking badly",
+            "priority": "high",
+            "scheduled_start": start,
+            "scheduled_end": start + timedelta(hours=2),
+            "lead_technician_id": world.technician.user.pk,
+        },
+        expected_version=1,
+    )
     # then
     wo.refresh_from_db()
     assert (result.version, wo.version, wo.title, wo.priority) == (2, 2, "Pump leaking badly", "high")
     events = {e.kind: e.data for e in WorkOrderEvent.objects.filter(work_order=wo)}
     assert set(events) == {EventKind.UPDATED, EventKind.SCHEDULED, EventKind.ASSIGNED}
-    assert events[EventKind.UPDATED] == {"title": ["Pump leaking", "Pump leaking badly"],
-                                         "priority": ["normal", "high"]}
+    assert events[EventKind.UPDATED] == {
+        "title": ["Pump leaking", "Pump leaking badly"],
+        "priority": ["normal", "high"],
+    }
     assert events[EventKind.ASSIGNED] == {"lead_technician": [None, "Tom Technician"]}
 
 
@@ -100,15 +110,19 @@ def test_closed_or_cancelled_work_cannot_be_edited(world, status):
     assert state_of(wo) == before
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"status": "closed"}, "status"),
-    ({"number": "WO-1999-00001"}, "number"),
-    ({"title": ""}, "title"),
-    ({"priority": "urgent"}, "priority"),
-    ({"estimated_duration_minutes": 0}, "estimated_duration_minutes"),
-    ({"estimated_duration_minutes": "an hour"}, "estimated_duration_minutes"),
-    ({"lead_technician_id": None}, "lead_technician"),
-], ids=["status", "number", "empty-title", "priority", "duration", "duration-text", "unassign-planned"])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"status": "closed"}, "status"),
+        ({"number": "WO-1999-00001"}, "number"),
+        ({"title": ""}, "title"),
+        ({"priority": "urgent"}, "priority"),
+        ({"estimated_duration_minutes": 0}, "estimated_duration_minutes"),
+        ({"estimated_duration_minutes": "an hour"}, "estimated_duration_minutes"),
+        ({"lead_technician_id": None}, "lead_technician"),
+    ],
+    ids=["status", "number", "empty-title", "priority", "duration", "duration-text", "unassign-planned"],
+)
 def test_invalid_edits_are_refused_naming_the_field(world, data, field):
     # given
     wo = work_order_in(world, Status.PLANNED)

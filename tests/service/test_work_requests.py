@@ -17,18 +17,28 @@ def _request_state(req) -> dict:
 
 
 def _report(actor, site, **kw):
-    return services.work_request_create(actor=actor, title="Water under the boiler", site_id=site.pk,
-                                        description="Since this morning, about a bucket per hour.", **kw)
+    return services.work_request_create(
+        actor=actor,
+        title="Water under the boiler",
+        site_id=site.pk,
+        description="Since this morning, about a bucket per hour.",
+        **kw,
+    )
 
 
 # --- reporting ---------------------------------------------------------------------------------------
+
 
 def test_a_client_user_reports_a_problem_at_their_own_site(world):
     # when
     req = _report(world.client_user, world.site, equipment_id=world.equipment.pk, suggested_priority="high")
     # then
-    assert (req.client, req.site, req.equipment, req.status) == (world.client, world.site, world.equipment,
-                                                                  RequestStatus.NEW)
+    assert (req.client, req.site, req.equipment, req.status) == (
+        world.client,
+        world.site,
+        world.equipment,
+        RequestStatus.NEW,
+    )
     assert (req.requester, req.requester_email) == (world.client_user.user, world.client_user.user.email)
     assert req.suggested_priority == Priority.HIGH
 
@@ -90,11 +100,15 @@ def test_a_request_needs_a_title(world):
 
 # --- converting -----------------------------------------------------------------------------------------
 
+
 def test_converting_a_request_keeps_its_text_and_attachments_and_links_it(world):
     # given
     req = _report(world.client_user, world.site, equipment_id=world.equipment.pk, suggested_priority="high")
-    photo = services.attachment_add(actor=world.client_user, work_request_id=req.pk,
-                                    upload=SimpleUploadedFile("leak.jpg", jpeg_bytes(), "image/jpeg"))
+    photo = services.attachment_add(
+        actor=world.client_user,
+        work_request_id=req.pk,
+        upload=SimpleUploadedFile("leak.jpg", jpeg_bytes(), "image/jpeg"),
+    )
     # when
     wo = services.work_request_convert(actor=world.dispatcher, request_id=req.pk)
     # then
@@ -105,7 +119,11 @@ def test_converting_a_request_keeps_its_text_and_attachments_and_links_it(world)
     assert (req.status, req.decided_by) == (RequestStatus.ACCEPTED, world.dispatcher.user)
     copied = Attachment.objects.get(work_order=wo)
     assert (copied.file.name, copied.thumbnail.name, copied.original_name, copied.size_bytes) == (
-        photo.file.name, photo.thumbnail.name, "leak.jpg", photo.size_bytes)
+        photo.file.name,
+        photo.thumbnail.name,
+        "leak.jpg",
+        photo.size_bytes,
+    )
     assert copied.is_client_visible
 
 
@@ -115,11 +133,20 @@ def test_converting_with_a_template_copies_its_checklist_and_overrides(world):
     template = TemplateFactory(organization=world.org, name="Boiler leak", estimated_duration_minutes=90)
     ChecklistItemFactory(template=template, label="Isolate", is_required=True)
     # when
-    wo = services.work_request_convert(actor=world.dispatcher, request_id=req.pk, template_id=template.pk,
-                                       priority="critical", title="Boiler leak, plant room")
+    wo = services.work_request_convert(
+        actor=world.dispatcher,
+        request_id=req.pk,
+        template_id=template.pk,
+        priority="critical",
+        title="Boiler leak, plant room",
+    )
     # then
     assert (wo.title, wo.priority, wo.template, wo.estimated_duration_minutes) == (
-        "Boiler leak, plant room", Priority.CRITICAL, template, 90)
+        "Boiler leak, plant room",
+        Priority.CRITICAL,
+        template,
+        90,
+    )
     assert list(wo.checklist.values_list("label", "is_required")) == [("Isolate", True)]
 
 
@@ -185,6 +212,7 @@ def test_another_organization_cannot_convert_the_request(world, other_world):
 
 # --- rejecting and duplicates ----------------------------------------------------------------------------
 
+
 def test_rejecting_without_a_reason_is_refused(world):
     # given
     req = WorkRequestFactory(site=world.site)
@@ -205,7 +233,11 @@ def test_rejecting_with_a_reason_tells_the_requester_why(world):
     # then
     req.refresh_from_db()
     assert (req.status, req.rejection_reason, req.decided_by, req.version) == (
-        RequestStatus.REJECTED, "Landlord's responsibility", world.dispatcher.user, 2)
+        RequestStatus.REJECTED,
+        "Landlord's responsibility",
+        world.dispatcher.user,
+        2,
+    )
 
 
 def test_a_rejected_request_cannot_be_converted(world):
@@ -254,5 +286,4 @@ def test_marking_a_duplicate_links_the_original(world):
     services.work_request_mark_duplicate(actor=world.dispatcher, request_id=req.pk, duplicate_of_id=original.pk)
     # then
     req.refresh_from_db()
-    assert (req.status, req.duplicate_of, req.decided_by) == (RequestStatus.DUPLICATE, original,
-                                                              world.dispatcher.user)
+    assert (req.status, req.duplicate_of, req.decided_by) == (RequestStatus.DUPLICATE, original, world.dispatcher.user)

@@ -20,13 +20,31 @@ class SiteChoiceField(forms.ModelChoiceField):
 
 class EquipmentForm(ServiceForm):
     site = SiteChoiceField(label=_("Site"), queryset=None, empty_label=_("— choose a site —"))
-    layout = (("site", "parent"), ("name", "category"), ("manufacturer", "model"), ("serial_number",),
-              ("install_date", "warranty_end"), ("criticality", "status"))
+    layout = (
+        ("site", "parent"),
+        ("name", "category"),
+        ("manufacturer", "model"),
+        ("serial_number",),
+        ("install_date", "warranty_end"),
+        ("criticality", "status"),
+    )
 
     class Meta:
         model = Equipment
-        fields = ["site", "parent", "name", "category", "manufacturer", "model", "serial_number", "install_date",
-                  "warranty_end", "criticality", "status", "notes"]
+        fields = [
+            "site",
+            "parent",
+            "name",
+            "category",
+            "manufacturer",
+            "model",
+            "serial_number",
+            "install_date",
+            "warranty_end",
+            "criticality",
+            "status",
+            "notes",
+        ]
         widgets = {
             "parent": DependentSelect(parent_field="site", parent_attr="site_id"),
             "install_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -37,9 +55,11 @@ class EquipmentForm(ServiceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         current_site = self.instance.site_id if self.is_edit else 0
-        self.fields["site"].queryset = (entity_queryset(SITE, actor=self.actor)
-                                        .filter(Q(is_active=True) | Q(pk=current_site))
-                                        .order_by("client__name", "name"))
+        self.fields["site"].queryset = (
+            entity_queryset(SITE, actor=self.actor)
+            .filter(Q(is_active=True) | Q(pk=current_site))
+            .order_by("client__name", "name")
+        )
         parents = entity_queryset(EQUIPMENT, actor=self.actor).order_by("name", "id")
         if self.is_edit:
             parents = parents.exclude(pk=self.instance.pk)
@@ -59,14 +79,22 @@ class CategoryForm(ServiceForm):
 
 class EquipmentFilterForm(ListFilterForm):
     client = forms.ModelChoiceField(label=_("Client"), queryset=None, required=False, empty_label=_("All clients"))
-    site = forms.ModelChoiceField(label=_("Site"), queryset=None, required=False, empty_label=_("All sites"),
-                                  widget=DependentSelect(parent_field="client", parent_attr="client_id"))
-    category = forms.ModelChoiceField(label=_("Category"), queryset=None, required=False,
-                                      empty_label=_("All categories"))
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("Any status")), *EquipmentStatus.choices])
-    criticality = forms.ChoiceField(label=_("Criticality"), required=False,
-                                    choices=[("", _("Any criticality")), *Criticality.choices])
+    site = forms.ModelChoiceField(
+        label=_("Site"),
+        queryset=None,
+        required=False,
+        empty_label=_("All sites"),
+        widget=DependentSelect(parent_field="client", parent_attr="client_id"),
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=None, required=False, empty_label=_("All categories")
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *EquipmentStatus.choices]
+    )
+    criticality = forms.ChoiceField(
+        label=_("Criticality"), required=False, choices=[("", _("Any criticality")), *Criticality.choices]
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

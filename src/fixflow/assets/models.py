@@ -33,24 +33,40 @@ class EquipmentCategory(VersionedModel):
 class Equipment(VersionedModel):
     """A maintained item at a site; may be part of a larger item (a pump inside a chiller plant)."""
 
-    site = models.ForeignKey("customers.Site", on_delete=models.PROTECT, related_name="equipment",
-                             verbose_name=_("site"))
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
-                               verbose_name=_("part of"))
-    category = models.ForeignKey(EquipmentCategory, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="equipment", verbose_name=_("category"))
+    site = models.ForeignKey(
+        "customers.Site", on_delete=models.PROTECT, related_name="equipment", verbose_name=_("site")
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("part of")
+    )
+    category = models.ForeignKey(
+        EquipmentCategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="equipment",
+        verbose_name=_("category"),
+    )
     name = models.CharField(_("name"), max_length=200)
     manufacturer = models.CharField(_("manufacturer"), max_length=100, blank=True)
     model = models.CharField(_("model"), max_length=100, blank=True)
     serial_number = models.CharField(_("serial number"), max_length=100, blank=True)
     install_date = models.DateField(_("install date"), null=True, blank=True)
     warranty_end = models.DateField(_("warranty end"), null=True, blank=True)
-    criticality = models.CharField(_("criticality"), max_length=10, choices=Criticality.choices,
-                                   default=Criticality.MEDIUM)
-    status = models.CharField(_("status"), max_length=12, choices=EquipmentStatus.choices,
-                              default=EquipmentStatus.OPERATIONAL)
-    public_token = models.CharField(_("public token"), max_length=32, unique=True, default=new_public_token,
-                                    editable=False, help_text=_("Used in the QR code request link."))
+    criticality = models.CharField(
+        _("criticality"), max_length=10, choices=Criticality.choices, default=Criticality.MEDIUM
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=EquipmentStatus.choices, default=EquipmentStatus.OPERATIONAL
+    )
+    public_token = models.CharField(
+        _("public token"),
+        max_length=32,
+        unique=True,
+        default=new_public_token,
+        editable=False,
+        help_text=_("Used in the QR code request link."),
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     class Meta:

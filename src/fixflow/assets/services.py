@@ -18,8 +18,9 @@ def _validate_equipment(actor, eq: Equipment) -> None:
         if eq.pk is not None and eq.parent_id == eq.pk:
             raise validation("Equipment cannot be part of itself.", field="parent")
         if eq.parent.site_id != eq.site_id:
-            raise validation(f"{eq.parent.name} is at another site; the parent must be at the same site.",
-                             field="parent")
+            raise validation(
+                f"{eq.parent.name} is at another site; the parent must be at the same site.", field="parent"
+            )
         # no cycles: walk up from the parent
         seen, node = {eq.pk}, eq.parent
         while node is not None:
@@ -32,15 +33,33 @@ def _validate_equipment(actor, eq: Equipment) -> None:
 
 
 CATEGORY = EntitySpec(
-    model=EquipmentCategory, label="equipment category", view_capability="equipment.view",
-    manage_capability="equipment.manage", fields=("name", "description"), audited=True,
+    model=EquipmentCategory,
+    label="equipment category",
+    view_capability="equipment.view",
+    manage_capability="equipment.manage",
+    fields=("name", "description"),
+    audited=True,
 )
 EQUIPMENT = EntitySpec(
-    model=Equipment, label="equipment", view_capability="equipment.view", manage_capability="equipment.manage",
-    fields=("name", "manufacturer", "model", "serial_number", "install_date", "warranty_end", "criticality",
-            "status", "notes"),
-    relations={"site": Site, "parent": Equipment, "category": EquipmentCategory}, required_relations=("site",),
-    scope=_equipment_scope, validate=_validate_equipment,
+    model=Equipment,
+    label="equipment",
+    view_capability="equipment.view",
+    manage_capability="equipment.manage",
+    fields=(
+        "name",
+        "manufacturer",
+        "model",
+        "serial_number",
+        "install_date",
+        "warranty_end",
+        "criticality",
+        "status",
+        "notes",
+    ),
+    relations={"site": Site, "parent": Equipment, "category": EquipmentCategory},
+    required_relations=("site",),
+    scope=_equipment_scope,
+    validate=_validate_equipment,
     search_fields=("name", "serial_number", "manufacturer", "model", "site__name"),
     filter_fields=("site", "category", "status", "criticality", "parent", "site__client"),
     select_related=("site", "site__client", "category", "parent"),

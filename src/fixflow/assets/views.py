@@ -27,9 +27,17 @@ def equipment_list(request):
     actor = request.actor
     filters = EquipmentFilterForm(request.GET, actor=actor)
     page = entity_list(EQUIPMENT, actor=actor, filters=filters.values(), cursor=_cursor(request))
-    return render(request, "assets/equipment_list.html", {
-        "nav": "equipment", "page": page, "filters": filters, "can_manage": actor.can(EQUIPMENT.manage_capability),
-        "can_manage_categories": actor.can(CATEGORY.manage_capability)})
+    return render(
+        request,
+        "assets/equipment_list.html",
+        {
+            "nav": "equipment",
+            "page": page,
+            "filters": filters,
+            "can_manage": actor.can(EQUIPMENT.manage_capability),
+            "can_manage_categories": actor.can(CATEGORY.manage_capability),
+        },
+    )
 
 
 def _ancestors(equipment) -> list:
@@ -50,8 +58,12 @@ def equipment_detail(request, pk):
     history = equipment_history(actor=actor, equipment_id=equipment.pk, cursor=_cursor(request), limit=25)
     today = clock.now().astimezone(zoneinfo.ZoneInfo(equipment.site.timezone)).date()
     context = {
-        "nav": "equipment", "equipment": equipment, "ancestors": _ancestors(equipment), "children": list(children),
-        "history": history, "today": today,
+        "nav": "equipment",
+        "equipment": equipment,
+        "ancestors": _ancestors(equipment),
+        "children": list(children),
+        "history": history,
+        "today": today,
         "under_warranty": bool(equipment.warranty_end and equipment.warranty_end >= today),
         "request_url": request.build_absolute_uri(f"/r/{equipment.public_token}"),
         "can_manage": actor.can(EQUIPMENT.manage_capability),
@@ -79,13 +91,19 @@ def equipment_edit(request, pk):
     equipment = entity_get(EQUIPMENT, actor=actor, pk=pk)
     require(actor, EQUIPMENT.manage_capability)
     form = EquipmentForm(posted(request), instance=equipment, actor=actor)
-    saved = save_form(request, form, lambda: services.equipment_update(
-        actor=actor, pk=equipment.pk, data=form.service_data(), expected_version=form.expected_version))
+    saved = save_form(
+        request,
+        form,
+        lambda: services.equipment_update(
+            actor=actor, pk=equipment.pk, data=form.service_data(), expected_version=form.expected_version
+        ),
+    )
     if saved:
         messages.success(request, _("Changes saved."))
         return redirect("equipment_detail", equipment.pk)
-    return render_form(request, "assets/equipment_form.html", {"nav": "equipment", "form": form,
-                                                                "equipment": equipment})
+    return render_form(
+        request, "assets/equipment_form.html", {"nav": "equipment", "form": form, "equipment": equipment}
+    )
 
 
 # --- categories ----------------------------------------------------------------------------------
@@ -96,8 +114,11 @@ def category_list(request):
     actor = request.actor
     filters = CategoryFilterForm(request.GET, actor=actor)
     page = entity_list(CATEGORY, actor=actor, filters=filters.values(), cursor=_cursor(request), limit=100)
-    return render(request, "assets/category_list.html", {
-        "nav": "equipment", "page": page, "filters": filters, "can_manage": actor.can(CATEGORY.manage_capability)})
+    return render(
+        request,
+        "assets/category_list.html",
+        {"nav": "equipment", "page": page, "filters": filters, "can_manage": actor.can(CATEGORY.manage_capability)},
+    )
 
 
 @actor_required
@@ -118,10 +139,14 @@ def category_edit(request, pk):
     category = entity_get(CATEGORY, actor=actor, pk=pk)
     require(actor, CATEGORY.manage_capability)
     form = CategoryForm(posted(request), instance=category, actor=actor)
-    saved = save_form(request, form, lambda: services.category_update(
-        actor=actor, pk=category.pk, data=form.service_data(), expected_version=form.expected_version))
+    saved = save_form(
+        request,
+        form,
+        lambda: services.category_update(
+            actor=actor, pk=category.pk, data=form.service_data(), expected_version=form.expected_version
+        ),
+    )
     if saved:
         messages.success(request, _("Changes saved."))
         return redirect("category_list")
-    return render_form(request, "assets/category_form.html", {"nav": "equipment", "form": form,
-                                                               "category": category})
+    return render_form(request, "assets/category_form.html", {"nav": "equipment", "form": form, "category": category})

@@ -43,11 +43,17 @@ TITLES = {
 }
 
 
-def problem(code: ErrorCode, message: str, *, status: int | None = None, field: str | None = None,
-            **extra: Any) -> JsonResponse:
+def problem(
+    code: ErrorCode, message: str, *, status: int | None = None, field: str | None = None, **extra: Any
+) -> JsonResponse:
     status = status or HTTP_STATUS[code]
-    body = {"type": f"https://fixflow.dev/problems/{code.value}", "title": TITLES.get(code, "Error"),
-            "status": status, "detail": message, "code": code.value}
+    body = {
+        "type": f"https://fixflow.dev/problems/{code.value}",
+        "title": TITLES.get(code, "Error"),
+        "status": status,
+        "detail": message,
+        "code": code.value,
+    }
     if field:
         body["field"] = field
     body.update({k: v for k, v in extra.items() if v})
@@ -58,6 +64,7 @@ def problem(code: ErrorCode, message: str, *, status: int | None = None, field: 
 
 
 # --- authentication ---------------------------------------------------------------------------
+
 
 class TokenAuth(HttpBearer):
     """``Authorization: Bearer ffx_…`` personal API tokens."""
@@ -90,6 +97,7 @@ def actor_of(request: HttpRequest) -> Actor:
 
 
 # --- exception handlers -------------------------------------------------------------------------
+
 
 def _field_of(loc: list | tuple) -> str | None:
     # ("body", "payload", "site_id") -> "site_id"; ("file", "file") -> "file" (a field may share a source's name)
@@ -124,14 +132,21 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(AuthenticationError)
     def auth_error(request, exc):
-        return problem(ErrorCode.NOT_AUTHENTICATED, "Sign in, or send a personal API token as "
-                                                    "'Authorization: Bearer <token>'.")
+        return problem(
+            ErrorCode.NOT_AUTHENTICATED, "Sign in, or send a personal API token as 'Authorization: Bearer <token>'."
+        )
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
-        code = {400: ErrorCode.MALFORMED_REQUEST, 401: ErrorCode.NOT_AUTHENTICATED, 403: ErrorCode.PERMISSION_DENIED,
-                404: ErrorCode.NOT_FOUND, 409: ErrorCode.CONFLICT, 413: ErrorCode.UPLOAD_TOO_LARGE,
-                415: ErrorCode.UNSUPPORTED_FILE_TYPE}.get(exc.status_code, ErrorCode.MALFORMED_REQUEST)
+        code = {
+            400: ErrorCode.MALFORMED_REQUEST,
+            401: ErrorCode.NOT_AUTHENTICATED,
+            403: ErrorCode.PERMISSION_DENIED,
+            404: ErrorCode.NOT_FOUND,
+            409: ErrorCode.CONFLICT,
+            413: ErrorCode.UPLOAD_TOO_LARGE,
+            415: ErrorCode.UNSUPPORTED_FILE_TYPE,
+        }.get(exc.status_code, ErrorCode.MALFORMED_REQUEST)
         message = str(exc)
         if exc.status_code == 400 and "parse" in message.lower():
             message = "The request body is not valid JSON."
@@ -141,8 +156,10 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(IntegrityError)
     def integrity_error(request, exc):
-        return problem(ErrorCode.CONFLICT, "This would duplicate or orphan existing data; check unique fields such "
-                                           "as names, numbers and SKUs.")
+        return problem(
+            ErrorCode.CONFLICT,
+            "This would duplicate or orphan existing data; check unique fields such as names, numbers and SKUs.",
+        )
 
 
 # --- versions (If-Match / ETag) -------------------------------------------------------------------
@@ -174,8 +191,10 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
     """``{"items": [...], "next_cursor": "..."}`` for one item schema."""
     if item_schema not in _page_schemas:
         _page_schemas[item_schema] = create_model(
-            f"{item_schema.__name__.removesuffix('Out')}Page", __base__=Schema,
-            items=(list[item_schema], ...), next_cursor=(str | None, None),
+            f"{item_schema.__name__.removesuffix('Out')}Page",
+            __base__=Schema,
+            items=(list[item_schema], ...),
+            next_cursor=(str | None, None),
         )
     return _page_schemas[item_schema]
 
@@ -185,6 +204,7 @@ def page_response(page: Page) -> dict[str, Any]:
 
 
 # --- idempotency ----------------------------------------------------------------------------------
+
 
 class IdempotencyMiddleware:
     """``Idempotency-Key`` on API POSTs: a retry with the same key gets the first response again.
@@ -204,28 +224,33 @@ class IdempotencyMiddleware:
         if request.method != "POST" or not key or not request.path.startswith("/api/"):
             return self.get_response(request)
         if len(key) > 255:
-            return problem(ErrorCode.VALIDATION, "Idempotency-Key must be at most 255 characters.",
-                           field=self.header)
+            return problem(ErrorCode.VALIDATION, "Idempotency-Key must be at most 255 characters.", field=self.header)
         actor = self._actor(request)
         if actor is None:
             return self.get_response(request)
         fingerprint = self._fingerprint(request)
         try:
             with transaction.atomic():
-                row = IdempotencyKey.objects.create(organization_id=actor.organization_id, user=actor.user, key=key,
-                                                    request_fingerprint=fingerprint)
+                row = IdempotencyKey.objects.create(
+                    organization_id=actor.organization_id, user=actor.user, key=key, request_fingerprint=fingerprint
+                )
         except IntegrityError:
-            existing = IdempotencyKey.objects.filter(organization_id=actor.organization_id, user=actor.user,
-                                                     key=key).first()
+            existing = IdempotencyKey.objects.filter(
+                organization_id=actor.organization_id, user=actor.user, key=key
+            ).first()
             if existing is None:
                 return self.get_response(request)
             if existing.request_fingerprint != fingerprint:
-                return problem(ErrorCode.IDEMPOTENCY_MISMATCH, "This Idempotency-Key was used for a different "
-                                                               "request; use a new key for a new request.",
-                               field=self.header)
+                return problem(
+                    ErrorCode.IDEMPOTENCY_MISMATCH,
+                    "This Idempotency-Key was used for a different request; use a new key for a new request.",
+                    field=self.header,
+                )
             if existing.status_code is None:
-                return problem(ErrorCode.CONFLICT, "A request with this Idempotency-Key is still being processed; "
-                                                   "retry in a moment.")
+                return problem(
+                    ErrorCode.CONFLICT,
+                    "A request with this Idempotency-Key is still being processed; retry in a moment.",
+                )
             response = HttpResponse(bytes(existing.response_body or b""), status=existing.status_code)
             for name, value in existing.response_headers.items():
                 response[name] = value
@@ -238,8 +263,9 @@ class IdempotencyMiddleware:
             row.delete()
             return response
         headers = {h: response[h] for h in ("Content-Type", "Location", "ETag") if response.has_header(h)}
-        IdempotencyKey.objects.filter(pk=row.pk).update(status_code=response.status_code,
-                                                        response_body=response.content, response_headers=headers)
+        IdempotencyKey.objects.filter(pk=row.pk).update(
+            status_code=response.status_code, response_body=response.content, response_headers=headers
+        )
         return response
 
     @staticmethod

@@ -4,7 +4,6 @@ The operations follow one pattern (see docs/api.md): cursor-paginated lists with
 the spec's filters; GET returns an ETag; PATCH honours ``If-Match``; DELETE refuses rows in use.
 """
 
-
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -18,8 +17,11 @@ from .entities import EntitySpec
 def _data(payload: Schema, *, partial: bool) -> dict[str, Any]:
     data = payload.model_dump(exclude_unset=partial)
     for key, value in list(data.items()):
-        if value is None and not key.endswith("_id") and key not in ("latitude", "longitude", "install_date",
-                                                                      "warranty_end"):
+        if (
+            value is None
+            and not key.endswith("_id")
+            and key not in ("latitude", "longitude", "install_date", "warranty_end")
+        ):
             if partial:
                 data.pop(key)
             else:
@@ -27,9 +29,18 @@ def _data(payload: Schema, *, partial: bool) -> dict[str, Any]:
     return data
 
 
-def register_crud(router: Router, *, spec: EntitySpec, path: str, name: str, schema_in: type[Schema],
-                  schema_patch: type[Schema], schema_out: type[Schema], filter_schema: type[Schema],
-                  tags: list[str]) -> None:
+def register_crud(
+    router: Router,
+    *,
+    spec: EntitySpec,
+    path: str,
+    name: str,
+    schema_in: type[Schema],
+    schema_patch: type[Schema],
+    schema_out: type[Schema],
+    filter_schema: type[Schema],
+    tags: list[str],
+) -> None:
     """Add ``GET/POST {path}`` and ``GET/PATCH/DELETE {path}/{id}`` for one entity."""
     page_schema = page_of(schema_out)
 
@@ -51,8 +62,13 @@ def register_crud(router: Router, *, spec: EntitySpec, path: str, name: str, sch
         return obj
 
     def patch(request: HttpRequest, id: int, payload: schema_patch, response: HttpResponse):  # noqa: A002
-        obj = entities.entity_update(spec, actor=actor_of(request), pk=id, data=_data(payload, partial=True),
-                                     expected_version=if_match_version(request))
+        obj = entities.entity_update(
+            spec,
+            actor=actor_of(request),
+            pk=id,
+            data=_data(payload, partial=True),
+            expected_version=if_match_version(request),
+        )
         obj = entities.entity_get(spec, actor=actor_of(request), pk=obj.pk)
         set_etag(response, obj.version)
         return obj
@@ -63,8 +79,16 @@ def register_crud(router: Router, *, spec: EntitySpec, path: str, name: str, sch
 
     def add(route: str, method: str, view, verb: str, response, summary: str) -> None:
         # operation_id = url_name: unique across entities, so the OpenAPI document stays valid
-        router.add_api_operation(route, [method], view, response=response, url_name=f"{name}_{verb}",
-                                 operation_id=f"{name}_{verb}", tags=tags, summary=summary)
+        router.add_api_operation(
+            route,
+            [method],
+            view,
+            response=response,
+            url_name=f"{name}_{verb}",
+            operation_id=f"{name}_{verb}",
+            tags=tags,
+            summary=summary,
+        )
 
     add(f"/{path}", "GET", list_, "list", page_schema, f"List {path.replace('-', ' ')}")
     add(f"/{path}", "POST", create, "create", {201: schema_out}, f"Create a {spec.label}")

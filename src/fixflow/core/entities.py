@@ -69,8 +69,9 @@ def entity_filter(spec: EntitySpec, qs: QuerySet, filters: dict[str, Any]) -> Qu
     return qs
 
 
-def entity_list(spec: EntitySpec, *, actor: Actor, filters: dict[str, Any] | None = None,
-                cursor: str | None = None, limit: int = 50) -> Page:
+def entity_list(
+    spec: EntitySpec, *, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None, limit: int = 50
+) -> Page:
     qs = entity_filter(spec, entity_queryset(spec, actor=actor), filters or {})
     return paginate(qs, ordering=list(spec.ordering), cursor=cursor, limit=limit)
 
@@ -133,11 +134,15 @@ def entity_create(spec: EntitySpec, *, actor: Actor, data: dict[str, Any]) -> mo
 
 
 @transaction.atomic
-def entity_update(spec: EntitySpec, *, actor: Actor, pk, data: dict[str, Any],
-                  expected_version: int | None = None) -> models.Model:
+def entity_update(
+    spec: EntitySpec, *, actor: Actor, pk, data: dict[str, Any], expected_version: int | None = None
+) -> models.Model:
     require(actor, spec.manage_capability)
-    instance = entity_queryset(spec, actor=actor).select_for_update(of=("self",)).filter(pk=pk).first() if _is_int(
-        pk) else None
+    instance = (
+        entity_queryset(spec, actor=actor).select_for_update(of=("self",)).filter(pk=pk).first()
+        if _is_int(pk)
+        else None
+    )
     if instance is None:
         raise not_found(spec.label.capitalize())
     check_version(instance, expected_version)
@@ -162,12 +167,22 @@ def entity_delete(spec: EntitySpec, *, actor: Actor, pk) -> None:
         with transaction.atomic():
             instance.delete()
     except ProtectedError:
-        raise DomainError(ErrorCode.CONFLICT, f"This {spec.label} is still in use (e.g. by work orders); deactivate "
-                                              "it instead.") from None
+        raise DomainError(
+            ErrorCode.CONFLICT, f"This {spec.label} is still in use (e.g. by work orders); deactivate it instead."
+        ) from None
     if spec.audited:
         instance.pk = before.get("id")
         change_record_write(actor=actor, instance=instance, action="delete", before=before, after=None)
 
 
-__all__ = ["EntitySpec", "entity_create", "entity_delete", "entity_filter", "entity_get", "entity_list",
-           "entity_queryset", "entity_update", "apply_changes"]
+__all__ = [
+    "EntitySpec",
+    "entity_create",
+    "entity_delete",
+    "entity_filter",
+    "entity_get",
+    "entity_list",
+    "entity_queryset",
+    "entity_update",
+    "apply_changes",
+]

@@ -62,12 +62,14 @@ def _decode(cursor: str, n: int) -> list[Any]:
 
 
 def _invalid_cursor() -> DomainError:
-    return DomainError(ErrorCode.VALIDATION, "The cursor is not valid; start again from the first page.",
-                       field="cursor")
+    return DomainError(
+        ErrorCode.VALIDATION, "The cursor is not valid; start again from the first page.", field="cursor"
+    )
 
 
-def paginate(qs: QuerySet, *, ordering: list[str], cursor: str | None = None, limit: int = 50,
-             branches: list[Q] | None = None) -> Page:
+def paginate(
+    qs: QuerySet, *, ordering: list[str], cursor: str | None = None, limit: int = 50, branches: list[Q] | None = None
+) -> Page:
     """One page of ``qs`` sorted by ``ordering`` (field names, ``-`` for descending), after ``cursor``.
 
     Every query reads its rows in the order of an index on the sort keys when there is one:
@@ -187,8 +189,9 @@ class _Keys:
             raise AttributeError(name) from None
 
 
-def _merged_rows(qs: QuerySet, branches: list[Q], keys3: list[tuple[str, bool, bool]], values: list[Any] | None,
-                 n: int) -> list:
+def _merged_rows(
+    qs: QuerySet, branches: list[Q], keys3: list[tuple[str, bool, bool]], values: list[Any] | None, n: int
+) -> list:
     """Read each branch's next ``n`` keys (no joins, often from the index alone), merge, then load the rows."""
     names = [name for name, _d, _n in keys3 if name not in ("id", "pk")] + ["pk"]
     bare = qs.select_related(None).prefetch_related(None)
@@ -204,6 +207,7 @@ def _merged_rows(qs: QuerySet, branches: list[Q], keys3: list[tuple[str, bool, b
 
 def _comparator(keys3: list[tuple[str, bool, bool]]):
     """Compare two rows as the database sorts them: each key ascending or descending, NULLs last."""
+
     def compare(a, b) -> int:
         for name, desc, _nullable in keys3:
             x, y = _attr(a, name), _attr(b, name)

@@ -115,8 +115,14 @@ def apply_changes(instance: models.Model, data: dict[str, Any], allowed: Iterabl
 
 # --- organization -----------------------------------------------------------------------------
 
-ORGANIZATION_FIELDS = ("name", "currency", "timezone", "work_order_prefix", "reopen_window_days",
-                       "requires_four_eyes_review")
+ORGANIZATION_FIELDS = (
+    "name",
+    "currency",
+    "timezone",
+    "work_order_prefix",
+    "reopen_window_days",
+    "requires_four_eyes_review",
+)
 
 
 @transaction.atomic
@@ -133,14 +139,16 @@ def organization_update(*, actor: Actor, data: dict[str, Any], expected_version:
     org.version += 1
     org.save()
     org.organization_id = org.pk  # so change_record_write can read it like a tenant row
-    change_record_write(actor=actor, instance=org, action=ChangeRecord.Action.UPDATE, before=before,
-                        after=snapshot(org))
+    change_record_write(
+        actor=actor, instance=org, action=ChangeRecord.Action.UPDATE, before=before, after=snapshot(org)
+    )
     return org
 
 
 @transaction.atomic
-def organization_create(*, name: str, owner: User, currency: str = "EUR", timezone: str = "Europe/Berlin",
-                        work_order_prefix: str = "WO") -> Organization:
+def organization_create(
+    *, name: str, owner: User, currency: str = "EUR", timezone: str = "Europe/Berlin", work_order_prefix: str = "WO"
+) -> Organization:
     """Create a tenant with its first admin (used by the demo, the CLI and tests)."""
     org = Organization(name=name, currency=currency, timezone=timezone, work_order_prefix=work_order_prefix)
     full_clean_or_raise(org)
@@ -151,13 +159,15 @@ def organization_create(*, name: str, owner: User, currency: str = "EUR", timezo
 
 # --- members ----------------------------------------------------------------------------------
 
+
 def _membership_snapshot(m: Membership) -> dict:
     return {"user": m.user.email, "role": m.role, "client": m.client_id, "is_active": m.is_active}
 
 
 @transaction.atomic
-def membership_create(*, actor: Actor, email: str, full_name: str, role: str, client_id: int | None = None,
-                      password: str | None = None) -> Membership:
+def membership_create(
+    *, actor: Actor, email: str, full_name: str, role: str, client_id: int | None = None, password: str | None = None
+) -> Membership:
     """Add a person to the organization (creating the user when the e-mail is new)."""
     require(actor, "members.manage")
     email = (email or "").strip().lower()
@@ -178,12 +188,17 @@ def membership_create(*, actor: Actor, email: str, full_name: str, role: str, cl
 
 
 @transaction.atomic
-def membership_update(*, actor: Actor, membership_id: int, role: str, client_id: int | None = None,
-                      is_active: bool = True) -> Membership:
+def membership_update(
+    *, actor: Actor, membership_id: int, role: str, client_id: int | None = None, is_active: bool = True
+) -> Membership:
     """Change a member's role, client or active flag. The last active admin cannot be demoted."""
     require(actor, "members.manage")
-    m = Membership.objects.select_for_update().select_related("user").filter(
-        organization_id=actor.organization_id, pk=membership_id).first()
+    m = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(organization_id=actor.organization_id, pk=membership_id)
+        .first()
+    )
     if m is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Member not found.")
     before = _membership_snapshot(m)
@@ -220,6 +235,7 @@ def _valid_client(actor: Actor, role: Role, client_id: int | None):
 
 
 # --- API tokens -------------------------------------------------------------------------------
+
 
 def api_token_create(*, actor: Actor, name: str) -> tuple[ApiToken, str]:
     """Create a personal token for the acting user; returns the row and the raw token (shown once)."""

@@ -23,11 +23,36 @@ class SiteFilter(ListFilter):
     is_active: bool | None = None
 
 
-register_crud(router, spec=CLIENT, path="clients", name="client", schema_in=schemas.ClientIn,
-              schema_patch=schemas.ClientPatch, schema_out=schemas.ClientOut, filter_schema=ClientFilter,
-              tags=["clients"])
-register_crud(router, spec=CONTACT, path="contacts", name="contact", schema_in=schemas.ContactIn,
-              schema_patch=schemas.ContactPatch, schema_out=schemas.ContactOut, filter_schema=ContactFilter,
-              tags=["clients"])
-register_crud(router, spec=SITE, path="sites", name="site", schema_in=schemas.SiteIn, schema_patch=schemas.SitePatch,
-              schema_out=schemas.SiteOut, filter_schema=SiteFilter, tags=["sites"])
+register_crud(
+    router,
+    spec=CLIENT,
+    path="clients",
+    name="client",
+    schema_in=schemas.ClientIn,
+    schema_patch=schemas.ClientPatch,
+    schema_out=schemas.ClientOut,
+    filter_schema=ClientFilter,
+    tags=["clients"],
+)
+register_crud(
+    router,
+    spec=CONTACT,
+    path="contacts",
+    name="contact",
+    schema_in=schemas.ContactIn,
+    schema_patch=schemas.ContactPatch,
+    schema_out=schemas.ContactOut,
+    filter_schema=ContactFilter,
+    tags=["clients"],
+)
+register_crud(
+    router,
+    spec=SITE,
+    path="sites",
+    name="site",
+    schema_in=schemas.SiteIn,
+    schema_patch=schemas.SitePatch,
+    schema_out=schemas.SiteOut,
+    filter_schema=SiteFilter,
+    tags=["sites"],
+)

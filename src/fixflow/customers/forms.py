@@ -30,8 +30,12 @@ class ContactForm(ServiceForm):
 
 
 class SiteForm(ServiceForm):
-    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_FIELD_CHOICES, initial="Europe/Berlin",
-                                 help_text=_("Local time of the site: schedules and SLA hours use it."))
+    timezone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=TIMEZONE_FIELD_CHOICES,
+        initial="Europe/Berlin",
+        help_text=_("Local time of the site: schedules and SLA hours use it."),
+    )
     layout = (("client", "name"), ("address", "access_notes"), ("timezone",), ("latitude", "longitude"))
 
     class Meta:
@@ -42,7 +46,8 @@ class SiteForm(ServiceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["client"].queryset = entity_queryset(CLIENT, actor=self.actor).filter(
-            Q(is_active=True) | Q(pk=self.instance.client_id or 0))
+            Q(is_active=True) | Q(pk=self.instance.client_id or 0)
+        )
         self.fields["client"].empty_label = _("— choose a client —")
         if not self.initial.get("timezone"):
             self.initial["timezone"] = self.actor.organization.timezone

@@ -54,15 +54,26 @@ class Site(VersionedModel):
     name = models.CharField(_("name"), max_length=200)
     address = models.TextField(_("address"), blank=True)
     timezone = models.CharField(
-        _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_timezone],
+        _("time zone"),
+        max_length=64,
+        default="Europe/Berlin",
+        validators=[validate_timezone],
         help_text=_("IANA time zone of the site, e.g. Europe/Berlin or America/New_York."),
     )
     latitude = models.DecimalField(
-        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
     )
     longitude = models.DecimalField(
-        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     access_notes = models.TextField(_("access notes"), blank=True, help_text=_("Keys, codes, parking, contacts."))

@@ -16,21 +16,39 @@ def _by_client_scope(actor, qs):
 
 
 CLIENT = EntitySpec(
-    model=Client, label="client", view_capability="clients.view", manage_capability="clients.manage",
+    model=Client,
+    label="client",
+    view_capability="clients.view",
+    manage_capability="clients.manage",
     fields=("name", "billing_address", "vat_id", "email", "phone", "notes", "is_active"),
-    scope=_client_scope, search_fields=("name", "email", "vat_id"), filter_fields=("is_active",),
+    scope=_client_scope,
+    search_fields=("name", "email", "vat_id"),
+    filter_fields=("is_active",),
 )
 CONTACT = EntitySpec(
-    model=Contact, label="contact", view_capability="contacts.view", manage_capability="clients.manage",
-    fields=("name", "job_title", "email", "phone", "is_primary", "notes"), relations={"client": Client},
-    required_relations=("client",), scope=_by_client_scope, search_fields=("name", "email", "phone"),
-    filter_fields=("client",), select_related=("client",),
+    model=Contact,
+    label="contact",
+    view_capability="contacts.view",
+    manage_capability="clients.manage",
+    fields=("name", "job_title", "email", "phone", "is_primary", "notes"),
+    relations={"client": Client},
+    required_relations=("client",),
+    scope=_by_client_scope,
+    search_fields=("name", "email", "phone"),
+    filter_fields=("client",),
+    select_related=("client",),
 )
 SITE = EntitySpec(
-    model=Site, label="site", view_capability="clients.view", manage_capability="clients.manage",
+    model=Site,
+    label="site",
+    view_capability="clients.view",
+    manage_capability="clients.manage",
     fields=("name", "address", "timezone", "latitude", "longitude", "access_notes", "is_active"),
-    relations={"client": Client}, required_relations=("client",), scope=_by_client_scope,
-    search_fields=("name", "address", "client__name"), filter_fields=("client", "is_active"),
+    relations={"client": Client},
+    required_relations=("client",),
+    scope=_by_client_scope,
+    search_fields=("name", "address", "client__name"),
+    filter_fields=("client", "is_active"),
     select_related=("client",),
 )
 

@@ -32,10 +32,17 @@ def client_list(request):
     actor = request.actor
     filters = ClientFilterForm(request.GET, actor=actor)
     values = filters.values()
-    page = entity_list(CLIENT, actor=actor, cursor=_cursor(request),
-                       filters={"q": values.get("q"), "is_active": active_filter(values.get("active"))})
-    return render(request, "customers/client_list.html", {"nav": "clients", "page": page, "filters": filters,
-                                                          "can_manage": actor.can(CLIENT.manage_capability)})
+    page = entity_list(
+        CLIENT,
+        actor=actor,
+        cursor=_cursor(request),
+        filters={"q": values.get("q"), "is_active": active_filter(values.get("active"))},
+    )
+    return render(
+        request,
+        "customers/client_list.html",
+        {"nav": "clients", "page": page, "filters": filters, "can_manage": actor.can(CLIENT.manage_capability)},
+    )
 
 
 def _client_page(request, client, *, add_form=None, edit_contact=None, edit_form=None, status=200):
@@ -48,8 +55,13 @@ def _client_page(request, client, *, add_form=None, edit_contact=None, edit_form
     if can_manage and add_form is None:
         add_form = ContactForm(actor=actor, prefix="new")
     context = {
-        "nav": "clients", "client": client, "can_manage": can_manage, "contacts": contacts,
-        "add_form": add_form, "edit_contact": edit_contact, "edit_form": edit_form,
+        "nav": "clients",
+        "client": client,
+        "can_manage": can_manage,
+        "contacts": contacts,
+        "add_form": add_form,
+        "edit_contact": edit_contact,
+        "edit_form": edit_form,
         "sites": entity_list(SITE, actor=actor, filters={"client": client.pk}, limit=100),
         "work_orders": work_order_list(actor=actor, filters={"client": client.pk}, limit=10).items,
         "can_create_work_order": actor.can("work_orders.create"),
@@ -80,8 +92,13 @@ def client_edit(request, pk):
     client = entity_get(CLIENT, actor=actor, pk=pk)
     require(actor, CLIENT.manage_capability)
     form = ClientForm(posted(request), instance=client, actor=actor)
-    saved = save_form(request, form, lambda: services.client_update(
-        actor=actor, pk=client.pk, data=form.service_data(), expected_version=form.expected_version))
+    saved = save_form(
+        request,
+        form,
+        lambda: services.client_update(
+            actor=actor, pk=client.pk, data=form.service_data(), expected_version=form.expected_version
+        ),
+    )
     if saved:
         messages.success(request, _("Changes saved."))
         return redirect("client_detail", client.pk)
@@ -103,8 +120,11 @@ def contact_create(request, client_pk):
     if request.method != "POST":
         return redirect(_contacts_url(client.pk))
     form = ContactForm(request.POST, actor=actor, prefix="new")
-    contact = save_form(request, form, lambda: services.contact_create(
-        actor=actor, data={**form.service_data(), "client_id": client.pk}))
+    contact = save_form(
+        request,
+        form,
+        lambda: services.contact_create(actor=actor, data={**form.service_data(), "client_id": client.pk}),
+    )
     if contact:
         return redirect(_contacts_url(client.pk))
     return _client_page(request, client, add_form=form, status=failed_status(request))
@@ -116,8 +136,13 @@ def contact_edit(request, pk):
     contact = entity_get(CONTACT, actor=actor, pk=pk)
     require(actor, CONTACT.manage_capability)
     form = ContactForm(posted(request), instance=contact, actor=actor, prefix=f"contact-{contact.pk}")
-    saved = save_form(request, form, lambda: services.contact_update(
-        actor=actor, pk=contact.pk, data=form.service_data(), expected_version=form.expected_version))
+    saved = save_form(
+        request,
+        form,
+        lambda: services.contact_update(
+            actor=actor, pk=contact.pk, data=form.service_data(), expected_version=form.expected_version
+        ),
+    )
     if saved:
         return redirect(_contacts_url(contact.client_id))
     status = failed_status(request) if request.method == "POST" else 200
@@ -141,11 +166,21 @@ def site_list(request):
     actor = request.actor
     filters = SiteFilterForm(request.GET, actor=actor)
     values = filters.values()
-    page = entity_list(SITE, actor=actor, cursor=_cursor(request),
-                       filters={"q": values.get("q"), "client": values.get("client"),
-                                "is_active": active_filter(values.get("active"))})
-    return render(request, "customers/site_list.html", {"nav": "clients", "page": page, "filters": filters,
-                                                        "can_manage": actor.can(SITE.manage_capability)})
+    page = entity_list(
+        SITE,
+        actor=actor,
+        cursor=_cursor(request),
+        filters={
+            "q": values.get("q"),
+            "client": values.get("client"),
+            "is_active": active_filter(values.get("active")),
+        },
+    )
+    return render(
+        request,
+        "customers/site_list.html",
+        {"nav": "clients", "page": page, "filters": filters, "can_manage": actor.can(SITE.manage_capability)},
+    )
 
 
 def equipment_tree(items) -> list[tuple[object, int]]:
@@ -167,8 +202,10 @@ def equipment_tree(items) -> list[tuple[object, int]]:
 
 def maps_url(site) -> str:
     if site.latitude is not None and site.longitude is not None:
-        return (f"https://www.openstreetmap.org/?mlat={site.latitude}&mlon={site.longitude}"
-                f"#map=17/{site.latitude}/{site.longitude}")
+        return (
+            f"https://www.openstreetmap.org/?mlat={site.latitude}&mlon={site.longitude}"
+            f"#map=17/{site.latitude}/{site.longitude}"
+        )
     if site.address.strip():
         return "https://www.openstreetmap.org/search?query=" + quote(" ".join(site.address.split()))
     return ""
@@ -180,9 +217,14 @@ def site_detail(request, pk):
     site = entity_get(SITE, actor=actor, pk=pk)
     equipment = entity_queryset(EQUIPMENT, actor=actor).filter(site_id=site.pk).order_by("name", "id")
     context = {
-        "nav": "clients", "site": site, "maps_url": maps_url(site),
-        "coordinates": (f"{plain_decimal(site.latitude)}, {plain_decimal(site.longitude)}"
-                        if site.latitude is not None and site.longitude is not None else ""),
+        "nav": "clients",
+        "site": site,
+        "maps_url": maps_url(site),
+        "coordinates": (
+            f"{plain_decimal(site.latitude)}, {plain_decimal(site.longitude)}"
+            if site.latitude is not None and site.longitude is not None
+            else ""
+        ),
         "equipment": equipment_tree(list(equipment)),
         "work_orders": work_order_list(actor=actor, filters={"site": site.pk}, limit=10).items,
         "can_manage": actor.can(SITE.manage_capability),
@@ -213,8 +255,13 @@ def site_edit(request, pk):
     site = entity_get(SITE, actor=actor, pk=pk)
     require(actor, SITE.manage_capability)
     form = SiteForm(posted(request), instance=site, actor=actor)
-    saved = save_form(request, form, lambda: services.site_update(
-        actor=actor, pk=site.pk, data=form.service_data(), expected_version=form.expected_version))
+    saved = save_form(
+        request,
+        form,
+        lambda: services.site_update(
+            actor=actor, pk=site.pk, data=form.service_data(), expected_version=form.expected_version
+        ),
+    )
     if saved:
         messages.success(request, _("Changes saved."))
         return redirect("site_detail", site.pk)

@@ -22,9 +22,11 @@ class PartForm(ServiceForm):
             if self.is_edit:
                 self.initial[name] = plain_decimal(getattr(self.instance, name), 2)
         self.fields["unit_cost"].help_text = _("What one unit costs you, in %(currency)s.") % {
-            "currency": self.actor.organization.currency}
+            "currency": self.actor.organization.currency
+        }
         self.fields["sale_price"].help_text = _("What the client pays per unit, net, in %(currency)s.") % {
-            "currency": self.actor.organization.currency}
+            "currency": self.actor.organization.currency
+        }
 
 
 class PartFilterForm(ListFilterForm):

@@ -13,10 +13,12 @@ class Part(VersionedModel):
     sku = models.CharField(_("SKU"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     unit = models.CharField(_("unit"), max_length=20, default="pc", help_text=_("pc, m, l, kg…"))
-    unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=4, default=0,
-                                    validators=[MinValueValidator(0)])
-    sale_price = models.DecimalField(_("sale price"), max_digits=12, decimal_places=4, default=0,
-                                     validators=[MinValueValidator(0)])
+    unit_cost = models.DecimalField(
+        _("unit cost"), max_digits=12, decimal_places=4, default=0, validators=[MinValueValidator(0)]
+    )
+    sale_price = models.DecimalField(
+        _("sale price"), max_digits=12, decimal_places=4, default=0, validators=[MinValueValidator(0)]
+    )
     barcode = models.CharField(_("barcode"), max_length=64, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 

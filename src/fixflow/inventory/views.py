@@ -19,11 +19,23 @@ def part_list(request):
     actor = request.actor
     filters = PartFilterForm(request.GET, actor=actor)
     values = filters.values()
-    page = entity_list(PART, actor=actor, cursor=request.GET.get("cursor") or None,
-                       filters={"q": values.get("q"), "is_active": active_filter(values.get("active"))})
-    return render(request, "inventory/part_list.html", {
-        "nav": "parts", "page": page, "filters": filters, "can_manage": actor.can(PART.manage_capability),
-        "currency": actor.organization.currency})
+    page = entity_list(
+        PART,
+        actor=actor,
+        cursor=request.GET.get("cursor") or None,
+        filters={"q": values.get("q"), "is_active": active_filter(values.get("active"))},
+    )
+    return render(
+        request,
+        "inventory/part_list.html",
+        {
+            "nav": "parts",
+            "page": page,
+            "filters": filters,
+            "can_manage": actor.can(PART.manage_capability),
+            "currency": actor.organization.currency,
+        },
+    )
 
 
 @actor_required
@@ -44,8 +56,13 @@ def part_edit(request, pk):
     part = entity_get(PART, actor=actor, pk=pk)
     require(actor, PART.manage_capability)
     form = PartForm(posted(request), instance=part, actor=actor)
-    saved = save_form(request, form, lambda: services.part_update(
-        actor=actor, pk=part.pk, data=form.service_data(), expected_version=form.expected_version))
+    saved = save_form(
+        request,
+        form,
+        lambda: services.part_update(
+            actor=actor, pk=part.pk, data=form.service_data(), expected_version=form.expected_version
+        ),
+    )
     if saved:
         messages.success(request, _("Changes saved."))
         return redirect("part_list")

@@ -570,9 +570,22 @@ def work_order_signature(
 # --- time entries, part usages, notes: records on a work order ---------------------------------------
 
 
-def _register_records(*, path: str, name: str, tag: str, label: str, schema_in, schema_out, filter_schema,
-                      list_selector, get_selector, create_service, delete_service=None, summaries: dict[str, str],
-                      normalise_filters=None) -> None:
+def _register_records(
+    *,
+    path: str,
+    name: str,
+    tag: str,
+    label: str,
+    schema_in,
+    schema_out,
+    filter_schema,
+    list_selector,
+    get_selector,
+    create_service,
+    delete_service=None,
+    summaries: dict[str, str],
+    normalise_filters=None,
+) -> None:
     """``GET/POST /{path}``, ``GET /{path}/{id}`` and optionally ``DELETE /{path}/{id}`` for one kind of
     record on work orders: reads through the actor-scoped selectors, writes through one service each."""
 
@@ -596,16 +609,47 @@ def _register_records(*, path: str, name: str, tag: str, label: str, schema_in, 
         delete_service(actor=actor_of(request), pk=id)
         return Status(204, None)
 
-    router.add_api_operation(f"/{path}", ["GET"], list_, response=page_of(schema_out), url_name=f"{name}_list",
-                             operation_id=f"{name}_list", tags=[tag], summary=summaries["list"])
-    router.add_api_operation(f"/{path}", ["POST"], create, response={201: schema_out}, url_name=f"{name}_create",
-                             operation_id=f"{name}_create", tags=[tag], summary=summaries["create"])
-    router.add_api_operation(f"/{path}/{{id}}", ["GET"], get, response=schema_out, url_name=f"{name}_get",
-                             operation_id=f"{name}_get", tags=[tag], summary=f"Get a {label}")
+    router.add_api_operation(
+        f"/{path}",
+        ["GET"],
+        list_,
+        response=page_of(schema_out),
+        url_name=f"{name}_list",
+        operation_id=f"{name}_list",
+        tags=[tag],
+        summary=summaries["list"],
+    )
+    router.add_api_operation(
+        f"/{path}",
+        ["POST"],
+        create,
+        response={201: schema_out},
+        url_name=f"{name}_create",
+        operation_id=f"{name}_create",
+        tags=[tag],
+        summary=summaries["create"],
+    )
+    router.add_api_operation(
+        f"/{path}/{{id}}",
+        ["GET"],
+        get,
+        response=schema_out,
+        url_name=f"{name}_get",
+        operation_id=f"{name}_get",
+        tags=[tag],
+        summary=f"Get a {label}",
+    )
     if delete_service is not None:
-        router.add_api_operation(f"/{path}/{{id}}", ["DELETE"], delete, response={204: None},
-                                 url_name=f"{name}_delete", operation_id=f"{name}_delete", tags=[tag],
-                                 summary=f"Remove a {label} recorded by mistake")
+        router.add_api_operation(
+            f"/{path}/{{id}}",
+            ["DELETE"],
+            delete,
+            response={204: None},
+            url_name=f"{name}_delete",
+            operation_id=f"{name}_delete",
+            tags=[tag],
+            summary=f"Remove a {label} recorded by mistake",
+        )
 
 
 def _technician_filter(params: dict) -> None:
@@ -613,30 +657,55 @@ def _technician_filter(params: dict) -> None:
 
 
 _register_records(
-    path="time-entries", name="time_entry", tag="time entries", label="time entry",
-    schema_in=schemas.TimeEntryIn, schema_out=schemas.TimeEntryOut, filter_schema=schemas.TimeEntryFilter,
-    list_selector=selectors.time_entry_list, get_selector=selectors.time_entry_get,
+    path="time-entries",
+    name="time_entry",
+    tag="time entries",
+    label="time entry",
+    schema_in=schemas.TimeEntryIn,
+    schema_out=schemas.TimeEntryOut,
+    filter_schema=schemas.TimeEntryFilter,
+    list_selector=selectors.time_entry_list,
+    get_selector=selectors.time_entry_get,
     create_service=services.time_entry_create,
     delete_service=lambda *, actor, pk: services.time_entry_delete(actor=actor, time_entry_id=pk),
     normalise_filters=_technician_filter,
-    summaries={"list": "List time entries, newest first",
-               "create": "Record time: a start and an end, or a start and a duration"},
+    summaries={
+        "list": "List time entries, newest first",
+        "create": "Record time: a start and an end, or a start and a duration",
+    },
 )
 _register_records(
-    path="part-usages", name="part_usage", tag="part usages", label="part usage",
-    schema_in=schemas.PartUsageIn, schema_out=schemas.PartUsageOut, filter_schema=schemas.PartUsageFilter,
-    list_selector=selectors.part_usage_list, get_selector=selectors.part_usage_get,
+    path="part-usages",
+    name="part_usage",
+    tag="part usages",
+    label="part usage",
+    schema_in=schemas.PartUsageIn,
+    schema_out=schemas.PartUsageOut,
+    filter_schema=schemas.PartUsageFilter,
+    list_selector=selectors.part_usage_list,
+    get_selector=selectors.part_usage_get,
     create_service=services.part_usage_create,
     delete_service=lambda *, actor, pk: services.part_usage_delete(actor=actor, part_usage_id=pk),
-    summaries={"list": "List parts used on work orders",
-               "create": "Record a part used (cost and price are copied from the catalogue)"},
+    summaries={
+        "list": "List parts used on work orders",
+        "create": "Record a part used (cost and price are copied from the catalogue)",
+    },
 )
 _register_records(
-    path="notes", name="note", tag="notes", label="note",
-    schema_in=schemas.NoteIn, schema_out=schemas.NoteOut, filter_schema=schemas.NoteFilter,
-    list_selector=selectors.note_list, get_selector=selectors.note_get, create_service=services.note_create,
-    summaries={"list": "List notes (client users and requesters see the client-visible ones)",
-               "create": "Add a note or finding to a work order"},
+    path="notes",
+    name="note",
+    tag="notes",
+    label="note",
+    schema_in=schemas.NoteIn,
+    schema_out=schemas.NoteOut,
+    filter_schema=schemas.NoteFilter,
+    list_selector=selectors.note_list,
+    get_selector=selectors.note_get,
+    create_service=services.note_create,
+    summaries={
+        "list": "List notes (client users and requesters see the client-visible ones)",
+        "create": "Add a note or finding to a work order",
+    },
 )
 
 

@@ -97,9 +97,11 @@ def validate_upload(upload) -> tuple[str, int]:
     size = upload.size
     limit = settings.FIXFLOW_MAX_UPLOAD_BYTES
     if size > limit:
-        raise DomainError(ErrorCode.UPLOAD_TOO_LARGE,
-                          f"{name} is {size / 1048576:.1f} MB; files may be at most {limit // 1048576} MB.",
-                          field="file")
+        raise DomainError(
+            ErrorCode.UPLOAD_TOO_LARGE,
+            f"{name} is {size / 1048576:.1f} MB; files may be at most {limit // 1048576} MB.",
+            field="file",
+        )
     if size == 0:
         raise DomainError(ErrorCode.VALIDATION, f"{name} is empty.", field="file")
     upload.seek(0)
@@ -125,8 +127,11 @@ def _thumbnail(data: bytes) -> bytes | None:
 def store_upload(upload, *, organization_id: int) -> StoredUpload:
     content_type, size = validate_upload(upload)
     original = PurePath(upload.name or "file").name[:255]
-    ext = next(iter(sorted(ALLOWED[content_type]))) if PurePath(original).suffix.lower() not in ALLOWED[
-        content_type] else PurePath(original).suffix.lower()
+    ext = (
+        next(iter(sorted(ALLOWED[content_type])))
+        if PurePath(original).suffix.lower() not in ALLOWED[content_type]
+        else PurePath(original).suffix.lower()
+    )
     token = secrets.token_hex(16)
     data = upload.read()
     name = default_storage.save(f"attachments/{organization_id}/{token}{ext}", ContentFile(data))

@@ -178,8 +178,7 @@ def _location_fields():
     return {
         "client": forms.ChoiceField(label=_("Client"), widget=ParentSelect()),
         "site": forms.ChoiceField(label=_("Site"), widget=ParentSelect(filter_by="client")),
-        "equipment": forms.ChoiceField(label=_("Equipment"), required=False,
-                                       widget=ParentSelect(filter_by="site")),
+        "equipment": forms.ChoiceField(label=_("Equipment"), required=False, widget=ParentSelect(filter_by="site")),
     }
 
 
@@ -189,14 +188,23 @@ def _location_fields():
 
 class WorkRequestForm(LocationMixin, forms.Form):
     client, site, equipment = _location_fields().values()
-    title = forms.CharField(label=_("What is the problem?"), max_length=200,
-                            widget=forms.TextInput(attrs={"placeholder": _("e.g. Boiler leaking in the basement")}))
-    description = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
-                                  help_text=_("What happened, since when, anything already tried."))
-    suggested_priority = forms.ChoiceField(label=_("How urgent is it?"), choices=Priority.choices,
-                                           initial=Priority.NORMAL)
-    file = MultipleFileField(label=_("Photos and documents"), required=False,
-                             help_text=_("Photos, PDFs, office documents; up to 10 files."))
+    title = forms.CharField(
+        label=_("What is the problem?"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Boiler leaking in the basement")}),
+    )
+    description = forms.CharField(
+        label=_("Details"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("What happened, since when, anything already tried."),
+    )
+    suggested_priority = forms.ChoiceField(
+        label=_("How urgent is it?"), choices=Priority.choices, initial=Priority.NORMAL
+    )
+    file = MultipleFileField(
+        label=_("Photos and documents"), required=False, help_text=_("Photos, PDFs, office documents; up to 10 files.")
+    )
 
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -205,19 +213,30 @@ class WorkRequestForm(LocationMixin, forms.Form):
 
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
-        return {"client_id": d["client"], "site_id": d["site"], "equipment_id": d["equipment"] or None,
-                "title": d["title"], "description": d["description"], "suggested_priority": d["suggested_priority"]}
+        return {
+            "client_id": d["client"],
+            "site_id": d["site"],
+            "equipment_id": d["equipment"] or None,
+            "title": d["title"],
+            "description": d["description"],
+            "suggested_priority": d["suggested_priority"],
+        }
 
 
 class WorkRequestFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, text or site")}))
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any status"))]
-                               + list(RequestStatus.choices))
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, text or site")}),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status"))] + list(RequestStatus.choices)
+    )
     client = forms.ChoiceField(label=_("Client"), required=False, widget=ParentSelect())
     site = forms.ChoiceField(label=_("Site"), required=False, widget=ParentSelect(filter_by="client"))
-    source = forms.ChoiceField(label=_("Source"), required=False, choices=[("", _("Any source"))]
-                               + list(RequestSource.choices))
+    source = forms.ChoiceField(
+        label=_("Source"), required=False, choices=[("", _("Any source"))] + list(RequestSource.choices)
+    )
 
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -245,32 +264,49 @@ class ConvertForm(forms.Form):
     scheduled_end = LocalDateTimeField(label=_("Scheduled end"), required=False)
 
     def __init__(self, *args, actor: Actor, work_request, **kwargs):
-        kwargs.setdefault("initial", {"title": work_request.title, "priority": work_request.suggested_priority,
-                                      "equipment": str(work_request.equipment_id or "")})
+        kwargs.setdefault(
+            "initial",
+            {
+                "title": work_request.title,
+                "priority": work_request.suggested_priority,
+                "equipment": str(work_request.equipment_id or ""),
+            },
+        )
         super().__init__(*args, **kwargs)
         self.tz = work_request.site.timezone
-        self.fields["template"].choices = _choices(selectors.template_queryset(actor=actor).filter(is_active=True),
-                                                   empty=_("No template"))
-        equipment = [e for e in selectors.location_choices(actor=actor)["equipment"]
-                     if e.site_id == work_request.site_id]
+        self.fields["template"].choices = _choices(
+            selectors.template_queryset(actor=actor).filter(is_active=True), empty=_("No template")
+        )
+        equipment = [
+            e for e in selectors.location_choices(actor=actor)["equipment"] if e.site_id == work_request.site_id
+        ]
         self.fields["equipment"].choices = _choices(equipment, _equipment_label, empty=_("None (site-level work)"))
-        self.fields["lead_technician"].choices = _choices(selectors.assignable_users(actor=actor), _user_label,
-                                                          empty=_("Not assigned yet"))
+        self.fields["lead_technician"].choices = _choices(
+            selectors.assignable_users(actor=actor), _user_label, empty=_("Not assigned yet")
+        )
         for name in ("scheduled_start", "scheduled_end"):
             self.fields[name].help_text = _("Local time at the site (%(tz)s).") % {"tz": self.tz}
 
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
-        return {"title": d["title"] or None, "template_id": d["template"] or None,
-                "equipment_id": d["equipment"] or None, "priority": d["priority"],
-                "lead_technician_id": d["lead_technician"] or None,
-                "scheduled_start": site_aware(d["scheduled_start"], self.tz),
-                "scheduled_end": site_aware(d["scheduled_end"], self.tz)}
+        return {
+            "title": d["title"] or None,
+            "template_id": d["template"] or None,
+            "equipment_id": d["equipment"] or None,
+            "priority": d["priority"],
+            "lead_technician_id": d["lead_technician"] or None,
+            "scheduled_start": site_aware(d["scheduled_start"], self.tz),
+            "scheduled_end": site_aware(d["scheduled_end"], self.tz),
+        }
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text=_("The requester sees this."))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The requester sees this."),
+    )
 
 
 class DuplicateForm(forms.Form):
@@ -280,8 +316,10 @@ class DuplicateForm(forms.Form):
         super().__init__(*args, **kwargs)
         candidates = selectors.work_request_duplicate_candidates(actor=actor, work_request=work_request)
         self.fields["duplicate_of"].choices = _choices(
-            candidates, lambda r: f"{r.reference} · {r.title} · {r.site.name} ({r.get_status_display()})",
-            empty=_("Choose the original request…"))
+            candidates,
+            lambda r: f"{r.reference} · {r.title} · {r.site.name} ({r.get_status_display()})",
+            empty=_("Choose the original request…"),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,25 +336,36 @@ class WorkOrderForm(LocationMixin, forms.Form):
     """Create a work order. Type and priority left empty take the template's defaults."""
 
     client, site, equipment = _location_fields().values()
-    template = forms.ChoiceField(label=_("Template"), required=False,
-                                 help_text=_("Copies the checklist, planned parts and requirements."))
-    title = forms.CharField(label=_("Title"), max_length=200, required=False,
-                            help_text=_("May stay empty when a template is chosen: its name is used."))
-    type = forms.ChoiceField(label=_("Type"), required=False,
-                             choices=[("", _("From the template"))] + list(WorkOrderType.choices))
-    priority = forms.ChoiceField(label=_("Priority"), required=False,
-                                 choices=[("", _("From the template"))] + list(Priority.choices))
+    template = forms.ChoiceField(
+        label=_("Template"), required=False, help_text=_("Copies the checklist, planned parts and requirements.")
+    )
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=200,
+        required=False,
+        help_text=_("May stay empty when a template is chosen: its name is used."),
+    )
+    type = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", _("From the template"))] + list(WorkOrderType.choices)
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"), required=False, choices=[("", _("From the template"))] + list(Priority.choices)
+    )
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     lead_technician = forms.ChoiceField(label=_("Lead technician"), required=False)
     helpers = forms.MultipleChoiceField(label=_("Helpers"), required=False, widget=forms.CheckboxSelectMultiple)
-    scheduled_start = LocalDateTimeField(label=_("Scheduled start"), required=False,
-                                         help_text=_("Local time at the site."))
-    scheduled_end = LocalDateTimeField(label=_("Scheduled end"), required=False,
-                                       help_text=_("Empty: start + the estimated duration."))
+    scheduled_start = LocalDateTimeField(
+        label=_("Scheduled start"), required=False, help_text=_("Local time at the site.")
+    )
+    scheduled_end = LocalDateTimeField(
+        label=_("Scheduled end"), required=False, help_text=_("Empty: start + the estimated duration.")
+    )
     is_billable = forms.BooleanField(label=_("Billable"), required=False, initial=True)
-    reports_equipment_down = forms.BooleanField(label=_("The equipment is down"), required=False,
-                                                help_text=_("Marks the equipment out of service until this work is "
-                                                            "completed."))
+    reports_equipment_down = forms.BooleanField(
+        label=_("The equipment is down"),
+        required=False,
+        help_text=_("Marks the equipment out of service until this work is completed."),
+    )
 
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -338,13 +387,22 @@ class WorkOrderForm(LocationMixin, forms.Form):
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
         tz = self.site_timezone() or "UTC"
-        return {"client_id": d["client"], "site_id": d["site"], "equipment_id": d["equipment"] or None,
-                "template_id": d["template"] or None, "title": d["title"] or None, "type": d["type"] or None,
-                "priority": d["priority"] or None, "description": d["description"],
-                "lead_technician_id": d["lead_technician"] or None, "helper_ids": d["helpers"],
-                "scheduled_start": site_aware(d["scheduled_start"], tz),
-                "scheduled_end": site_aware(d["scheduled_end"], tz), "is_billable": d["is_billable"],
-                "reports_equipment_down": d["reports_equipment_down"]}
+        return {
+            "client_id": d["client"],
+            "site_id": d["site"],
+            "equipment_id": d["equipment"] or None,
+            "template_id": d["template"] or None,
+            "title": d["title"] or None,
+            "type": d["type"] or None,
+            "priority": d["priority"] or None,
+            "description": d["description"],
+            "lead_technician_id": d["lead_technician"] or None,
+            "helper_ids": d["helpers"],
+            "scheduled_start": site_aware(d["scheduled_start"], tz),
+            "scheduled_end": site_aware(d["scheduled_end"], tz),
+            "is_billable": d["is_billable"],
+            "reports_equipment_down": d["reports_equipment_down"],
+        }
 
 
 class WorkOrderEditForm(forms.Form):
@@ -360,12 +418,14 @@ class WorkOrderEditForm(forms.Form):
     helpers = forms.MultipleChoiceField(label=_("Helpers"), required=False, widget=forms.CheckboxSelectMultiple)
     scheduled_start = LocalDateTimeField(label=_("Scheduled start"), required=False)
     scheduled_end = LocalDateTimeField(label=_("Scheduled end"), required=False)
-    estimated_duration_minutes = forms.IntegerField(label=_("Estimated duration (minutes)"), required=False,
-                                                    min_value=1)
+    estimated_duration_minutes = forms.IntegerField(
+        label=_("Estimated duration (minutes)"), required=False, min_value=1
+    )
     is_billable = forms.BooleanField(label=_("Billable"), required=False)
     reports_equipment_down = forms.BooleanField(label=_("The equipment is down"), required=False)
-    resolution_notes = forms.CharField(label=_("Resolution notes"), required=False,
-                                       widget=forms.Textarea(attrs={"rows": 4}))
+    resolution_notes = forms.CharField(
+        label=_("Resolution notes"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
 
     # form field → service data key
     DATA_KEYS = {"equipment": "equipment_id", "lead_technician": "lead_technician_id", "helpers": "helper_ids"}
@@ -374,14 +434,20 @@ class WorkOrderEditForm(forms.Form):
         wo = work_order
         self.tz = wo.site.timezone
         initial = {
-            "version": wo.version, "title": wo.title, "type": wo.type, "priority": wo.priority,
-            "equipment": str(wo.equipment_id or ""), "description": wo.description,
+            "version": wo.version,
+            "title": wo.title,
+            "type": wo.type,
+            "priority": wo.priority,
+            "equipment": str(wo.equipment_id or ""),
+            "description": wo.description,
             "lead_technician": str(wo.lead_technician_id or ""),
             "helpers": [str(u.pk) for u in wo.helpers.all()],
             "scheduled_start": site_local(wo.scheduled_start, self.tz),
             "scheduled_end": site_local(wo.scheduled_end, self.tz),
-            "estimated_duration_minutes": wo.estimated_duration_minutes, "is_billable": wo.is_billable,
-            "reports_equipment_down": wo.reports_equipment_down, "resolution_notes": wo.resolution_notes,
+            "estimated_duration_minutes": wo.estimated_duration_minutes,
+            "is_billable": wo.is_billable,
+            "reports_equipment_down": wo.reports_equipment_down,
+            "resolution_notes": wo.resolution_notes,
         }
         super().__init__(*args, initial=initial, **kwargs)
         equipment = [e for e in selectors.location_choices(actor=actor)["equipment"] if e.site_id == wo.site_id]
@@ -414,9 +480,13 @@ class WorkOrderEditForm(forms.Form):
 
 TECHNICIAN_ME = "me"
 SORT_CHOICES = [
-    ("-created", _("Newest first")), ("created", _("Oldest first")),
-    ("scheduled_start", _("Scheduled start")), ("-scheduled_start", _("Scheduled start, latest first")),
-    ("priority", _("Priority")), ("number", _("Number")), ("-number", _("Number, highest first")),
+    ("-created", _("Newest first")),
+    ("created", _("Oldest first")),
+    ("scheduled_start", _("Scheduled start")),
+    ("-scheduled_start", _("Scheduled start, latest first")),
+    ("priority", _("Priority")),
+    ("number", _("Number")),
+    ("-number", _("Number, highest first")),
 ]
 assert {k for k, _label in SORT_CHOICES} == set(WORK_ORDER_SORTS)
 
@@ -430,26 +500,31 @@ class CommaMultipleChoiceField(forms.MultipleChoiceField):
 
 
 class WorkOrderFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False,
-                        widget=forms.TextInput(attrs={"type": "search",
-                                                      "placeholder": _("Number, title, client, site, equipment")}))
-    status = CommaMultipleChoiceField(label=_("Status"), required=False, choices=Status.choices,
-                                      widget=forms.CheckboxSelectMultiple)
-    priority = forms.ChoiceField(label=_("Priority"), required=False,
-                                 choices=[("", _("Any priority"))] + list(Priority.choices))
-    type = forms.ChoiceField(label=_("Type"), required=False,
-                             choices=[("", _("Any type"))] + list(WorkOrderType.choices))
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Number, title, client, site, equipment")}),
+    )
+    status = CommaMultipleChoiceField(
+        label=_("Status"), required=False, choices=Status.choices, widget=forms.CheckboxSelectMultiple
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"), required=False, choices=[("", _("Any priority"))] + list(Priority.choices)
+    )
+    type = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", _("Any type"))] + list(WorkOrderType.choices)
+    )
     technician = forms.ChoiceField(label=_("Technician"), required=False)
     client = forms.ChoiceField(label=_("Client"), required=False, widget=ParentSelect())
     site = forms.ChoiceField(label=_("Site"), required=False, widget=ParentSelect(filter_by="client"))
-    billing_status = forms.ChoiceField(label=_("Billing"), required=False,
-                                       choices=[("", _("Any billing status"))] + list(BillingStatus.choices))
+    billing_status = forms.ChoiceField(
+        label=_("Billing"), required=False, choices=[("", _("Any billing status"))] + list(BillingStatus.choices)
+    )
     overdue = forms.BooleanField(label=_("Overdue"), required=False)
     unassigned = forms.BooleanField(label=_("Unassigned"), required=False)
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
 
-    ADVANCED = ("status", "priority", "type", "technician", "client", "site", "billing_status", "overdue",
-                "unassigned")
+    ADVANCED = ("status", "priority", "type", "technician", "client", "site", "billing_status", "overdue", "unassigned")
 
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -458,8 +533,9 @@ class WorkOrderFilterForm(forms.Form):
         self.fields["site"].choices = _choices(loc["sites"], empty=_("All sites"))
         self.fields["site"].widget.parents = {str(s.pk): str(s.client_id) for s in loc["sites"]}
         if actor.can("notes.internal"):  # staff: who does the work
-            self.fields["technician"].choices = ([("", _("Anyone")), (TECHNICIAN_ME, _("Me"))]
-                                                 + _choices(selectors.assignable_users(actor=actor), _user_label))
+            self.fields["technician"].choices = [("", _("Anyone")), (TECHNICIAN_ME, _("Me"))] + _choices(
+                selectors.assignable_users(actor=actor), _user_label
+            )
         else:
             del self.fields["technician"], self.fields["unassigned"], self.fields["billing_status"]
         if actor.is_client:
@@ -487,19 +563,33 @@ class TransitionForm(forms.Form):
     to = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # hx-preserve: what the user is typing survives when htmx refreshes the panel (e.g. after a checklist answer)
-    hold_reason = forms.ChoiceField(label=_("Why on hold?"), required=False,
-                                    choices=[("", _("Choose…"))] + list(HoldReason.choices),
-                                    widget=forms.Select(attrs={"hx-preserve": "true"}))
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 2, "hx-preserve": "true"}))
-    resolution_notes = forms.CharField(label=_("Resolution notes"), required=False,
-                                       widget=forms.Textarea(attrs={"rows": 4, "hx-preserve": "true"}),
-                                       help_text=_("What was found and what was done."))
+    hold_reason = forms.ChoiceField(
+        label=_("Why on hold?"),
+        required=False,
+        choices=[("", _("Choose…"))] + list(HoldReason.choices),
+        widget=forms.Select(attrs={"hx-preserve": "true"}),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "hx-preserve": "true"}),
+    )
+    resolution_notes = forms.CharField(
+        label=_("Resolution notes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "hx-preserve": "true"}),
+        help_text=_("What was found and what was done."),
+    )
 
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
-        kwargs = {"to": d["to"], "reason": d["reason"], "hold_reason": d["hold_reason"],
-                  "expected_version": d["version"]}
+        kwargs = {
+            "to": d["to"],
+            "reason": d["reason"],
+            "hold_reason": d["hold_reason"],
+            "expected_version": d["version"],
+        }
         if d["to"] == Status.COMPLETED:
             kwargs["resolution_notes"] = d["resolution_notes"]
         return kwargs
@@ -511,8 +601,7 @@ class ChecklistAnswerForm(forms.Form):
 
 class TimeEntryForm(forms.Form):
     started_at = LocalDateTimeField(label=_("Start"))
-    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), required=False, min_value=1,
-                                          max_value=24 * 60)
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), required=False, min_value=1, max_value=24 * 60)
     ended_at = LocalDateTimeField(label=_("or end"), required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=TimeKind.choices, initial=TimeKind.LABOUR)
     technician = forms.ChoiceField(label=_("Technician"), required=False)
@@ -522,8 +611,9 @@ class TimeEntryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.tz = work_order.site.timezone
         if actor.can("work_orders.record_any"):
-            self.fields["technician"].choices = _choices(selectors.assignable_users(actor=actor), _user_label,
-                                                         empty=_("Me"))
+            self.fields["technician"].choices = _choices(
+                selectors.assignable_users(actor=actor), _user_label, empty=_("Me")
+            )
         else:
             del self.fields["technician"]
 
@@ -535,9 +625,14 @@ class TimeEntryForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
-        return {"started_at": site_aware(d["started_at"], self.tz), "ended_at": site_aware(d["ended_at"], self.tz),
-                "duration_minutes": d["duration_minutes"], "kind": d["kind"],
-                "technician_id": d.get("technician") or None, "note": d["note"]}
+        return {
+            "started_at": site_aware(d["started_at"], self.tz),
+            "ended_at": site_aware(d["ended_at"], self.tz),
+            "duration_minutes": d["duration_minutes"],
+            "kind": d["kind"],
+            "technician_id": d.get("technician") or None,
+            "note": d["note"],
+        }
 
 
 class PartForm(forms.Form):
@@ -545,20 +640,32 @@ class PartForm(forms.Form):
 
     part = forms.ChoiceField(label=_("Part"), required=False)
     description = forms.CharField(label=_("or describe it"), required=False, max_length=200)
-    quantity = forms.DecimalField(label=_("Quantity"), max_digits=12, decimal_places=3, min_value=0, initial=1,
-                                  widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}))
-    unit = forms.CharField(label=_("Unit"), required=False, max_length=20,
-                           widget=forms.TextInput(attrs={"placeholder": _("pc")}))
+    quantity = forms.DecimalField(
+        label=_("Quantity"),
+        max_digits=12,
+        decimal_places=3,
+        min_value=0,
+        initial=1,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    unit = forms.CharField(
+        label=_("Unit"), required=False, max_length=20, widget=forms.TextInput(attrs={"placeholder": _("pc")})
+    )
 
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["part"].choices = _choices(selectors.part_choices(actor=actor),
-                                               lambda p: f"{p.name} ({p.sku})", empty=_("Free text…"))
+        self.fields["part"].choices = _choices(
+            selectors.part_choices(actor=actor), lambda p: f"{p.name} ({p.sku})", empty=_("Free text…")
+        )
 
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
-        return {"part_id": d["part"] or None, "description": d["description"], "quantity": d["quantity"],
-                "unit": d["unit"] or None}
+        return {
+            "part_id": d["part"] or None,
+            "description": d["description"],
+            "quantity": d["quantity"],
+            "unit": d["unit"] or None,
+        }
 
 
 class NoteForm(forms.Form):
@@ -572,8 +679,11 @@ class NoteForm(forms.Form):
 
 
 class AttachmentForm(forms.Form):
-    file = forms.FileField(label=_("File"), help_text=_("Photo, PDF, office document or text file."),
-                           widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}))
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("Photo, PDF, office document or text file."),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+    )
     caption = forms.CharField(label=_("Caption"), required=False, max_length=200)
     is_client_visible = forms.BooleanField(label=_("Visible to the client"), required=False)
 
@@ -601,19 +711,25 @@ class SignatureForm(forms.Form):
         if not raw.startswith(self.PREFIX):
             raise forms.ValidationError(_("The signature must be a PNG image."))
         try:
-            return base64.b64decode(raw[len(self.PREFIX):], validate=True)
+            return base64.b64decode(raw[len(self.PREFIX) :], validate=True)
         except (binascii.Error, ValueError):
             raise forms.ValidationError(_("The signature image could not be read; draw it again.")) from None
 
 
 class BillingForm(forms.Form):
-    billing_status = forms.ChoiceField(choices=[(BillingStatus.NO_CHARGE, _("No charge")),
-                                                (BillingStatus.TO_INVOICE, _("To invoice"))],
-                                       widget=forms.HiddenInput)
-    reason = forms.CharField(label=_("Why no charge?"), required=False, max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    billing_status = forms.ChoiceField(
+        choices=[(BillingStatus.NO_CHARGE, _("No charge")), (BillingStatus.TO_INVOICE, _("To invoice"))],
+        widget=forms.HiddenInput,
+    )
+    reason = forms.CharField(
+        label=_("Why no charge?"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class FollowUpForm(forms.Form):
-    reason = forms.CharField(label=_("What needs doing?"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text=_("Becomes the description of the new work order."))
+    reason = forms.CharField(
+        label=_("What needs doing?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Becomes the description of the new work order."),
+    )

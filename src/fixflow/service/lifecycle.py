@@ -31,8 +31,10 @@ def _t(source, target, name, *, assigned=False, guards=(), reason=False, roles=O
     return Transition(source, target, name, roles, assigned, tuple(guards), reason)
 
 
-_CANCEL = [_t(s, Status.CANCELLED, "cancel", guards=["not_invoiced"], reason=True) for s in
-           (Status.NEW, Status.PLANNED, Status.IN_PROGRESS, Status.ON_HOLD)]
+_CANCEL = [
+    _t(s, Status.CANCELLED, "cancel", guards=["not_invoiced"], reason=True)
+    for s in (Status.NEW, Status.PLANNED, Status.IN_PROGRESS, Status.ON_HOLD)
+]
 
 TRANSITIONS: tuple[Transition, ...] = (
     _t(Status.NEW, Status.PLANNED, "plan", guards=["has_assignee", "has_scheduled_start"]),
@@ -41,9 +43,18 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Status.PLANNED, Status.IN_PROGRESS, "start", assigned=True, guards=["has_assignee"]),
     _t(Status.IN_PROGRESS, Status.ON_HOLD, "hold", assigned=True, guards=["has_hold_reason"]),
     _t(Status.ON_HOLD, Status.IN_PROGRESS, "resume", assigned=True),
-    _t(Status.IN_PROGRESS, Status.COMPLETED, "complete", assigned=True,
-       guards=["has_resolution_notes", "required_checklist_answered", "has_required_equipment",
-               "has_required_signature"]),
+    _t(
+        Status.IN_PROGRESS,
+        Status.COMPLETED,
+        "complete",
+        assigned=True,
+        guards=[
+            "has_resolution_notes",
+            "required_checklist_answered",
+            "has_required_equipment",
+            "has_required_signature",
+        ],
+    ),
     _t(Status.COMPLETED, Status.IN_PROGRESS, "reopen", reason=True),
     _t(Status.COMPLETED, Status.CLOSED, "close", guards=["four_eyes"]),
     _t(Status.CLOSED, Status.IN_PROGRESS, "reopen", reason=True, guards=["within_reopen_window", "not_invoiced"]),
@@ -104,20 +115,32 @@ def _guard(name: str, f: Facts) -> Problem | None:  # noqa: PLR0911 - one branch
         case "has_required_signature" if f.requires_signature and not f.has_signature:
             return Problem(name, "The client's signature is required.", "signature")
         case "four_eyes" if f.requires_four_eyes_review and f.completed_by_id == f.actor_user_id:
-            return Problem(name, "Someone other than the technician who completed it must close it (four-eyes "
-                                 "review).")
+            return Problem(name, "Someone other than the technician who completed it must close it (four-eyes review).")
         case "within_reopen_window" if f.closed_at is None or f.now - f.closed_at > timedelta(
-                days=f.reopen_window_days):
-            return Problem(name, f"Closed more than {f.reopen_window_days} days ago: create a follow-up work order "
-                                 "instead of reopening.")
+            days=f.reopen_window_days
+        ):
+            return Problem(
+                name,
+                f"Closed more than {f.reopen_window_days} days ago: create a follow-up work order "
+                "instead of reopening.",
+            )
         case "not_invoiced" if f.billing_status == BillingStatus.INVOICED or f.has_invoiced_items:
             return Problem(name, "Work on it has been invoiced; issue a credit note or create a follow-up instead.")
     return None
 
 
-GUARDS = ("has_assignee", "has_scheduled_start", "has_hold_reason", "has_resolution_notes",
-          "required_checklist_answered", "has_required_equipment", "has_required_signature", "four_eyes",
-          "within_reopen_window", "not_invoiced")
+GUARDS = (
+    "has_assignee",
+    "has_scheduled_start",
+    "has_hold_reason",
+    "has_resolution_notes",
+    "required_checklist_answered",
+    "has_required_equipment",
+    "has_required_signature",
+    "four_eyes",
+    "within_reopen_window",
+    "not_invoiced",
+)
 
 
 def transition_for(source: str, target: str) -> Transition | None:
@@ -129,8 +152,9 @@ def transition_for(source: str, target: str) -> Transition | None:
 
 def may_take(t: Transition, f: Facts) -> bool:
     """Whether the actor's role (or assignment) lets them take this transition at all."""
-    return f.actor_role in t.roles or (t.assigned_technician and f.actor_role == Role.TECHNICIAN
-                                       and f.actor_is_assigned)
+    return f.actor_role in t.roles or (
+        t.assigned_technician and f.actor_role == Role.TECHNICIAN and f.actor_is_assigned
+    )
 
 
 def unmet_guards(t: Transition, f: Facts) -> list[Problem]:

@@ -30,14 +30,17 @@ class WorkOrderTemplate(VersionedModel):
 
     name = models.CharField(_("name"), max_length=200)
     type = models.CharField(_("type"), max_length=20, choices=WorkOrderType.choices, default=WorkOrderType.CORRECTIVE)
-    default_priority = models.CharField(_("default priority"), max_length=10, choices=Priority.choices,
-                                        default=Priority.NORMAL)
+    default_priority = models.CharField(
+        _("default priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
     description = models.TextField(_("instructions"), blank=True)
     estimated_duration_minutes = models.PositiveIntegerField(_("estimated duration (minutes)"), null=True, blank=True)
     is_billable = models.BooleanField(_("billable by default"), default=True)
     requires_equipment = models.BooleanField(
-        _("equipment required"), default=True,
-        help_text=_("Untick for site-level work that is not done on one piece of equipment."))
+        _("equipment required"),
+        default=True,
+        help_text=_("Untick for site-level work that is not done on one piece of equipment."),
+    )
     requires_signature = models.BooleanField(_("client signature required"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -78,23 +81,31 @@ class WorkRequest(VersionedModel):
     """A reported problem, before anyone has turned it into planned work."""
 
     source = models.CharField(_("source"), max_length=10, choices=RequestSource.choices, default=RequestSource.WEB)
-    requester = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                  verbose_name=_("requested by"))
+    requester = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("requested by")
+    )
     requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
     requester_email = models.EmailField(_("requester e-mail"), blank=True)
-    client = models.ForeignKey("customers.Client", on_delete=models.PROTECT, related_name="+",
-                               verbose_name=_("client"))
+    client = models.ForeignKey("customers.Client", on_delete=models.PROTECT, related_name="+", verbose_name=_("client"))
     site = models.ForeignKey("customers.Site", on_delete=models.PROTECT, related_name="+", verbose_name=_("site"))
-    equipment = models.ForeignKey("assets.Equipment", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+", verbose_name=_("equipment"))
+    equipment = models.ForeignKey(
+        "assets.Equipment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("equipment"),
+    )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    suggested_priority = models.CharField(_("suggested priority"), max_length=10, choices=Priority.choices,
-                                          default=Priority.NORMAL)
+    suggested_priority = models.CharField(
+        _("suggested priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
     status = models.CharField(_("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
-    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                     verbose_name=_("duplicate of"))
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("duplicate of")
+    )
     decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -123,39 +134,80 @@ class WorkOrder(VersionedModel):
     description = models.TextField(_("description"), blank=True)
     type = models.CharField(_("type"), max_length=20, choices=WorkOrderType.choices, default=WorkOrderType.CORRECTIVE)
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
-    client = models.ForeignKey("customers.Client", on_delete=models.PROTECT, related_name="work_orders",
-                               verbose_name=_("client"))
-    site = models.ForeignKey("customers.Site", on_delete=models.PROTECT, related_name="work_orders",
-                             verbose_name=_("site"))
-    equipment = models.ForeignKey("assets.Equipment", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="work_orders", verbose_name=_("equipment"))
-    template = models.ForeignKey(WorkOrderTemplate, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="work_orders", verbose_name=_("template"))
-    request = models.OneToOneField(WorkRequest, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="work_order", verbose_name=_("from request"))
-    follow_up_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="follow_ups", verbose_name=_("follow-up of"))
-    lead_technician = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="lead_work_orders", verbose_name=_("lead technician"))
-    helpers = models.ManyToManyField(USER, through="WorkOrderHelper", related_name="helper_work_orders",
-                                     blank=True, verbose_name=_("helpers"))
+    client = models.ForeignKey(
+        "customers.Client", on_delete=models.PROTECT, related_name="work_orders", verbose_name=_("client")
+    )
+    site = models.ForeignKey(
+        "customers.Site", on_delete=models.PROTECT, related_name="work_orders", verbose_name=_("site")
+    )
+    equipment = models.ForeignKey(
+        "assets.Equipment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="work_orders",
+        verbose_name=_("equipment"),
+    )
+    template = models.ForeignKey(
+        WorkOrderTemplate,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="work_orders",
+        verbose_name=_("template"),
+    )
+    request = models.OneToOneField(
+        WorkRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="work_order",
+        verbose_name=_("from request"),
+    )
+    follow_up_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+        verbose_name=_("follow-up of"),
+    )
+    lead_technician = models.ForeignKey(
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lead_work_orders",
+        verbose_name=_("lead technician"),
+    )
+    helpers = models.ManyToManyField(
+        USER, through="WorkOrderHelper", related_name="helper_work_orders", blank=True, verbose_name=_("helpers")
+    )
     scheduled_start = models.DateTimeField(_("scheduled start"), null=True, blank=True)
     scheduled_end = models.DateTimeField(_("scheduled end"), null=True, blank=True)
     estimated_duration_minutes = models.PositiveIntegerField(_("estimated duration (minutes)"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW, editable=False)
     hold_reason = models.CharField(_("hold reason"), max_length=20, choices=HoldReason.choices, blank=True)
-    status_reason = models.TextField(_("reason"), blank=True, help_text=_("Why it was put on hold, reopened or "
-                                                                          "cancelled."))
+    status_reason = models.TextField(
+        _("reason"), blank=True, help_text=_("Why it was put on hold, reopened or cancelled.")
+    )
     resolution_notes = models.TextField(_("resolution notes"), blank=True)
     is_billable = models.BooleanField(_("billable"), default=True)
-    billing_status = models.CharField(_("billing status"), max_length=12, choices=BillingStatus.choices,
-                                      default=BillingStatus.NOT_BILLABLE, editable=False)
+    billing_status = models.CharField(
+        _("billing status"),
+        max_length=12,
+        choices=BillingStatus.choices,
+        default=BillingStatus.NOT_BILLABLE,
+        editable=False,
+    )
     no_charge_reason = models.TextField(_("no-charge reason"), blank=True)
     requires_equipment = models.BooleanField(_("equipment required"), default=True)
     requires_signature = models.BooleanField(_("client signature required"), default=False)
     reports_equipment_down = models.BooleanField(
-        _("equipment is down"), default=False,
-        help_text=_("The equipment is out of service until this work is completed."))
+        _("equipment is down"),
+        default=False,
+        help_text=_("The equipment is out of service until this work is completed."),
+    )
     signature = models.ImageField(_("client signature"), upload_to="signatures/%Y/%m/", null=True, blank=True)
     signed_by_name = models.CharField(_("signed by"), max_length=200, blank=True)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
@@ -172,16 +224,21 @@ class WorkOrder(VersionedModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "number"], name="work_order_unique_number"),
-            models.CheckConstraint(condition=~Q(billing_status="no_charge") | ~Q(no_charge_reason=""),
-                                   name="work_order_no_charge_needs_reason"),
+            models.CheckConstraint(
+                condition=~Q(billing_status="no_charge") | ~Q(no_charge_reason=""),
+                name="work_order_no_charge_needs_reason",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "scheduled_start", "id"], name="wo_org_sched"),
             models.Index(fields=["organization", "status", "scheduled_start", "id"], name="wo_org_status_sched"),
-            models.Index(fields=["organization", "lead_technician", "status", "scheduled_start", "id"],
-                         name="wo_org_tech_status_sched"),
-            models.Index(fields=["organization", "status", "priority", "scheduled_start", "id"],
-                         name="wo_org_status_prio_sched"),
+            models.Index(
+                fields=["organization", "lead_technician", "status", "scheduled_start", "id"],
+                name="wo_org_tech_status_sched",
+            ),
+            models.Index(
+                fields=["organization", "status", "priority", "scheduled_start", "id"], name="wo_org_status_prio_sched"
+            ),
             models.Index(fields=["organization", "-created_at", "-id"], name="wo_org_created"),
             models.Index(fields=["organization", "billing_status", "closed_at"], name="wo_org_billing"),
             models.Index(fields=["equipment", "-created_at"], name="wo_equipment_history"),
@@ -258,10 +315,14 @@ class TimeEntry(TenantModel):
         verbose_name_plural = _("time entries")
         ordering = ["started_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["work_order", "technician"], condition=Q(ended_at=None),
-                                    name="one_running_timer_per_technician_and_work_order"),
-            models.CheckConstraint(condition=Q(ended_at=None) | Q(ended_at__gte=models.F("started_at")),
-                                   name="time_entry_ends_after_start"),
+            models.UniqueConstraint(
+                fields=["work_order", "technician"],
+                condition=Q(ended_at=None),
+                name="one_running_timer_per_technician_and_work_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at=None) | Q(ended_at__gte=models.F("started_at")), name="time_entry_ends_after_start"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "technician", "started_at"])]
 
@@ -276,8 +337,7 @@ class PartUsage(TenantModel):
     work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="part_usages")
     part = models.ForeignKey("inventory.Part", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     description = models.CharField(_("description"), max_length=200)
-    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3,
-                                   validators=[MinValueValidator(0)])
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, validators=[MinValueValidator(0)])
     unit = models.CharField(_("unit"), max_length=20, default="pc")
     unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=4, default=0)
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=4, default=0)
@@ -311,10 +371,12 @@ def attachment_path(instance, filename: str) -> str:
 class Attachment(TenantModel):
     """A validated file on a work request or work order (photo, PDF, office document)."""
 
-    work_order = models.ForeignKey(WorkOrder, null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="attachments")
-    work_request = models.ForeignKey(WorkRequest, null=True, blank=True, on_delete=models.CASCADE,
-                                     related_name="attachments")
+    work_order = models.ForeignKey(
+        WorkOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    work_request = models.ForeignKey(
+        WorkRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
     file = models.FileField(upload_to=attachment_path, max_length=255)
     thumbnail = models.ImageField(upload_to=attachment_path, null=True, blank=True, max_length=255)
     original_name = models.CharField(_("file name"), max_length=255)
@@ -328,8 +390,9 @@ class Attachment(TenantModel):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(work_order__isnull=False) | Q(work_request__isnull=False),
-                                   name="attachment_has_owner"),
+            models.CheckConstraint(
+                condition=Q(work_order__isnull=False) | Q(work_request__isnull=False), name="attachment_has_owner"
+            ),
         ]
 
     @property

@@ -88,8 +88,9 @@ def work_order_filter(qs: QuerySet[WorkOrder], *, actor: Actor, filters: dict[st
     if tech := filters.get("technician"):
         if tech == "me":
             tech = actor.user_id
-        qs = qs.filter(Q(lead_technician_id=tech) | Exists(
-            WorkOrderHelper.objects.filter(work_order=OuterRef("pk"), user_id=tech)))
+        qs = qs.filter(
+            Q(lead_technician_id=tech) | Exists(WorkOrderHelper.objects.filter(work_order=OuterRef("pk"), user_id=tech))
+        )
     if lead := filters.get("lead_technician"):
         qs = qs.filter(lead_technician_id=actor.user_id if lead == "me" else lead)
     for name in ("client", "site", "equipment", "template"):
@@ -106,13 +107,24 @@ def work_order_filter(qs: QuerySet[WorkOrder], *, actor: Actor, filters: dict[st
     if start_to := filters.get("scheduled_to"):
         qs = qs.filter(scheduled_start__lt=start_to)
     if q := (filters.get("q") or "").strip():
-        qs = qs.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(client__name__icontains=q)
-                       | Q(site__name__icontains=q) | Q(equipment__name__icontains=q))
+        qs = qs.filter(
+            Q(number__icontains=q)
+            | Q(title__icontains=q)
+            | Q(client__name__icontains=q)
+            | Q(site__name__icontains=q)
+            | Q(equipment__name__icontains=q)
+        )
     return qs
 
 
-def work_order_list(*, actor: Actor, filters: dict[str, Any] | None = None, sort: str = "-created",
-                    cursor: str | None = None, limit: int = 50) -> Page:
+def work_order_list(
+    *,
+    actor: Actor,
+    filters: dict[str, Any] | None = None,
+    sort: str = "-created",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
     """One page of work orders the actor may see, filtered and sorted, with what a list row shows."""
     from django.db.models import Case, IntegerField, Value, When
 
@@ -128,8 +140,11 @@ def work_order_list(*, actor: Actor, filters: dict[str, Any] | None = None, sort
 
         raise validation(f"Unknown sort {sort!r}; use one of {', '.join(WORK_ORDER_SORTS)}.", field="sort")
     if sort == "priority":
-        qs = qs.annotate(priority_rank=Case(*[When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()],
-                                            output_field=IntegerField()))
+        qs = qs.annotate(
+            priority_rank=Case(
+                *[When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()], output_field=IntegerField()
+            )
+        )
     qs = qs.select_related("client", "site", "equipment", "lead_technician")
     return paginate(qs, ordering=ordering, cursor=cursor, limit=limit, branches=branches)
 
@@ -171,11 +186,18 @@ def work_order_get(*, actor: Actor, pk) -> WorkOrder:
         # rarer relations come by primary key in small queries instead (none when they are empty).
         .select_related("client", "site", "equipment", "lead_technician")
         .prefetch_related(
-            "equipment__category", "template", "request", "follow_up_of",
-            "helpers", "checklist", "planned_materials__part",
+            "equipment__category",
+            "template",
+            "request",
+            "follow_up_of",
+            "helpers",
+            "checklist",
+            "planned_materials__part",
             Prefetch("time_entries", queryset=TimeEntry.objects.select_related("technician")),
             Prefetch("part_usages", queryset=PartUsage.objects.select_related("part")),
-            Prefetch("notes", queryset=notes), Prefetch("attachments", queryset=attachments), "follow_ups",
+            Prefetch("notes", queryset=notes),
+            Prefetch("attachments", queryset=attachments),
+            "follow_ups",
         )
         .filter(pk=as_id(pk))
         .first()
@@ -222,11 +244,14 @@ def visible_events(*, actor: Actor, events: QuerySet[WorkOrderEvent], work_order
     materials), no internal notes and no events of internal attachments (their names would show)."""
     if actor.can("notes.internal"):
         return events
-    visible_files = list(Attachment.objects.filter(work_order_id=work_order_id, is_client_visible=True)
-                         .values_list("pk", flat=True))
-    return (events.exclude(kind__in=["time", "time_removed", "part", "part_removed", "material"])
-            .exclude(kind="note", data__client_visible=False)
-            .exclude(Q(kind="attachment") & ~Q(data__attachment__in=visible_files)))
+    visible_files = list(
+        Attachment.objects.filter(work_order_id=work_order_id, is_client_visible=True).values_list("pk", flat=True)
+    )
+    return (
+        events.exclude(kind__in=["time", "time_removed", "part", "part_removed", "material"])
+        .exclude(kind="note", data__client_visible=False)
+        .exclude(Q(kind="attachment") & ~Q(data__attachment__in=visible_files))
+    )
 
 
 def work_order_timeline(*, actor: Actor, work_order: WorkOrder) -> list[WorkOrderEvent]:
@@ -241,12 +266,16 @@ def work_order_totals(*, work_order: WorkOrder) -> dict[str, Any]:
         labour=Sum("duration_minutes", filter=Q(kind="labour")), travel=Sum("duration_minutes", filter=Q(kind="travel"))
     )
     parts_cost = sum((u.quantity * u.unit_cost for u in work_order.part_usages.all()), start=0)
-    return {"labour_minutes": minutes["labour"] or 0, "travel_minutes": minutes["travel"] or 0,
-            "parts_cost": parts_cost}
+    return {
+        "labour_minutes": minutes["labour"] or 0,
+        "travel_minutes": minutes["travel"] or 0,
+        "parts_cost": parts_cost,
+    }
 
 
-def work_request_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
-                      limit: int = 50) -> Page:
+def work_request_list(
+    *, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None, limit: int = 50
+) -> Page:
     filters = filters or {}
     qs = work_request_queryset(actor=actor).select_related("client", "site", "equipment", "requester")
     if statuses := _as_list(filters.get("status")):
@@ -262,9 +291,13 @@ def work_request_list(*, actor: Actor, filters: dict[str, Any] | None = None, cu
 
 
 def work_request_get(*, actor: Actor, pk) -> WorkRequest:
-    req = (work_request_queryset(actor=actor).select_related("client", "site", "equipment", "requester",
-                                                              "duplicate_of", "decided_by")
-           .prefetch_related("attachments").filter(pk=as_id(pk)).first())
+    req = (
+        work_request_queryset(actor=actor)
+        .select_related("client", "site", "equipment", "requester", "duplicate_of", "decided_by")
+        .prefetch_related("attachments")
+        .filter(pk=as_id(pk))
+        .first()
+    )
     if req is None:
         raise not_found("Work request")
     return req
@@ -279,18 +312,26 @@ def dispatcher_home(*, actor: Actor) -> dict[str, Any]:
     wos = work_order_queryset(actor=actor).select_related("client", "site", "lead_technician")
     now = clock.now()
     return {
-        "new_requests": list(work_request_queryset(actor=actor).filter(status="new")
-                             .select_related("client", "site").order_by("-created_at")[:10]),
+        "new_requests": list(
+            work_request_queryset(actor=actor)
+            .filter(status="new")
+            .select_related("client", "site")
+            .order_by("-created_at")[:10]
+        ),
         "unplanned": list(wos.filter(status=Status.NEW).order_by("-created_at")[:10]),
-        "overdue": list(wos.filter(status__in=[Status.NEW, Status.PLANNED], scheduled_end__lt=now)
-                        .order_by("scheduled_end")[:10]),
-        "in_progress": list(wos.filter(status__in=[Status.IN_PROGRESS, Status.ON_HOLD])
-                            .order_by("scheduled_start")[:10]),
+        "overdue": list(
+            wos.filter(status__in=[Status.NEW, Status.PLANNED], scheduled_end__lt=now).order_by("scheduled_end")[:10]
+        ),
+        "in_progress": list(
+            wos.filter(status__in=[Status.IN_PROGRESS, Status.ON_HOLD]).order_by("scheduled_start")[:10]
+        ),
         "to_review": list(wos.filter(status=Status.COMPLETED).order_by("completed_at")[:10]),
         "counts": wos.filter(status__in=ACTIVE_STATUSES).aggregate(
-            new=Count("id", filter=Q(status=Status.NEW)), planned=Count("id", filter=Q(status=Status.PLANNED)),
+            new=Count("id", filter=Q(status=Status.NEW)),
+            planned=Count("id", filter=Q(status=Status.PLANNED)),
             in_progress=Count("id", filter=Q(status=Status.IN_PROGRESS)),
-            on_hold=Count("id", filter=Q(status=Status.ON_HOLD))),
+            on_hold=Count("id", filter=Q(status=Status.ON_HOLD)),
+        ),
     }
 
 
@@ -300,17 +341,26 @@ def technician_home(*, actor: Actor, day_start: datetime, day_end: datetime) -> 
     mine = mine.select_related("client", "site", "equipment")
     return {
         "active": list(mine.filter(status__in=[Status.IN_PROGRESS, Status.ON_HOLD]).order_by("scheduled_start")),
-        "today": list(mine.filter(status__in=[Status.NEW, Status.PLANNED], scheduled_start__lt=day_end)
-                      .order_by("scheduled_start")),
-        "upcoming": list(mine.filter(status__in=[Status.NEW, Status.PLANNED], scheduled_start__gte=day_end)
-                         .order_by("scheduled_start")[:20]),
+        "today": list(
+            mine.filter(status__in=[Status.NEW, Status.PLANNED], scheduled_start__lt=day_end).order_by(
+                "scheduled_start"
+            )
+        ),
+        "upcoming": list(
+            mine.filter(status__in=[Status.NEW, Status.PLANNED], scheduled_start__gte=day_end).order_by(
+                "scheduled_start"
+            )[:20]
+        ),
     }
 
 
 def accountant_home(*, actor: Actor) -> dict[str, Any]:
     """Closed billable work waiting for an invoice, oldest first."""
-    qs = work_order_queryset(actor=actor).filter(billing_status=BillingStatus.TO_INVOICE).select_related(
-        "client", "site")
+    qs = (
+        work_order_queryset(actor=actor)
+        .filter(billing_status=BillingStatus.TO_INVOICE)
+        .select_related("client", "site")
+    )
     return {"to_invoice": list(qs.order_by("closed_at")[:50]), "to_invoice_count": qs.count()}
 
 
@@ -328,10 +378,16 @@ def assignable_users(*, actor: Actor) -> list:
     from fixflow.core.choices import Role
     from fixflow.core.models import User
 
-    return list(User.objects.filter(
-        is_active=True, memberships__organization_id=actor.organization_id, memberships__is_active=True,
-        memberships__role__in=[Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN],
-    ).order_by("full_name", "id").distinct())
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__organization_id=actor.organization_id,
+            memberships__is_active=True,
+            memberships__role__in=[Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN],
+        )
+        .order_by("full_name", "id")
+        .distinct()
+    )
 
 
 def location_choices(*, actor: Actor) -> dict[str, list]:
@@ -342,14 +398,18 @@ def location_choices(*, actor: Actor) -> dict[str, list]:
 
     clients = Client.objects.filter(organization_id=actor.organization_id, is_active=True)
     sites = Site.objects.filter(organization_id=actor.organization_id, is_active=True, client__is_active=True)
-    equipment = (Equipment.objects.filter(organization_id=actor.organization_id, site__is_active=True)
-                 .exclude(status=EquipmentStatus.RETIRED))
+    equipment = Equipment.objects.filter(organization_id=actor.organization_id, site__is_active=True).exclude(
+        status=EquipmentStatus.RETIRED
+    )
     if actor.is_client:
         clients = clients.filter(pk=actor.client_id)
         sites = sites.filter(client_id=actor.client_id)
         equipment = equipment.filter(site__client_id=actor.client_id)
-    return {"clients": list(clients.order_by("name", "id")), "sites": list(sites.order_by("name", "id")),
-            "equipment": list(equipment.order_by("name", "id"))}
+    return {
+        "clients": list(clients.order_by("name", "id")),
+        "sites": list(sites.order_by("name", "id")),
+        "equipment": list(equipment.order_by("name", "id")),
+    }
 
 
 def part_choices(*, actor: Actor) -> list:
@@ -387,13 +447,15 @@ def work_order_materials(*, work_order: WorkOrder) -> list[dict[str, Any]]:
         return ("part", item.part_id) if item.part_id else ("text", item.description.strip().lower())
 
     for m in work_order.planned_materials.all():
-        row = rows.setdefault(key(m), {"description": m.description, "unit": m.unit, "planned": 0, "used": 0,
-                                       "planned_items": []})
+        row = rows.setdefault(
+            key(m), {"description": m.description, "unit": m.unit, "planned": 0, "used": 0, "planned_items": []}
+        )
         row["planned"] += m.quantity
         row["planned_items"].append(m)
     for u in work_order.part_usages.all():
-        row = rows.setdefault(key(u), {"description": u.description, "unit": u.unit, "planned": 0, "used": 0,
-                                       "planned_items": []})
+        row = rows.setdefault(
+            key(u), {"description": u.description, "unit": u.unit, "planned": 0, "used": 0, "planned_items": []}
+        )
         row["used"] += u.quantity
     for row in rows.values():
         row["is_planned"] = bool(row["planned_items"])
@@ -401,11 +463,17 @@ def work_order_materials(*, work_order: WorkOrder) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def work_request_duplicate_candidates(*, actor: Actor, work_request: WorkRequest, limit: int = 100
-                                      ) -> list[WorkRequest]:
+def work_request_duplicate_candidates(
+    *, actor: Actor, work_request: WorkRequest, limit: int = 100
+) -> list[WorkRequest]:
     """Requests of the same client that this one may duplicate, newest first."""
-    return list(work_request_queryset(actor=actor).filter(client_id=work_request.client_id)
-                .exclude(pk=work_request.pk).select_related("site").order_by("-created_at", "-id")[:limit])
+    return list(
+        work_request_queryset(actor=actor)
+        .filter(client_id=work_request.client_id)
+        .exclude(pk=work_request.pk)
+        .select_related("site")
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,8 +488,9 @@ def _require_visible_work_order(actor: Actor, work_order_id) -> None:
         raise not_found("Work order")
 
 
-def template_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
-                  limit: int = 50) -> Page:
+def template_list(
+    *, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None, limit: int = 50
+) -> Page:
     """Work order templates with their checklist and parts (office, technicians, accountants)."""
     from fixflow.core.permissions import require
 
@@ -430,7 +499,8 @@ def template_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor
     require(actor, "templates.view")
     filters = filters or {}
     qs = template_queryset(actor=actor).prefetch_related(
-        "checklist_items", Prefetch("parts", queryset=TemplatePart.objects.select_related("part")))
+        "checklist_items", Prefetch("parts", queryset=TemplatePart.objects.select_related("part"))
+    )
     if q := (filters.get("q") or "").strip():
         qs = qs.filter(Q(name__icontains=q) | Q(description__icontains=q))
     if filters.get("is_active") is not None:
@@ -446,9 +516,12 @@ def template_get(*, actor: Actor, pk) -> WorkOrderTemplate:
     from .models import TemplatePart
 
     require(actor, "templates.view")
-    t = (template_queryset(actor=actor)
-         .prefetch_related("checklist_items", Prefetch("parts", queryset=TemplatePart.objects.select_related("part")))
-         .filter(pk=pk).first())
+    t = (
+        template_queryset(actor=actor)
+        .prefetch_related("checklist_items", Prefetch("parts", queryset=TemplatePart.objects.select_related("part")))
+        .filter(pk=pk)
+        .first()
+    )
     if t is None:
         raise not_found("Template")
     return t
@@ -465,8 +538,9 @@ def work_order_transition_options(*, actor: Actor, work_order: WorkOrder) -> lis
 def work_order_event_list(*, actor: Actor, work_order_id, cursor: str | None = None, limit: int = 50) -> Page:
     """The timeline of one work order, oldest first. Client users and requesters see no internal lines."""
     _require_visible_work_order(actor, work_order_id)
-    qs = WorkOrderEvent.objects.filter(organization_id=actor.organization_id, work_order_id=work_order_id
-                                       ).select_related("actor")
+    qs = WorkOrderEvent.objects.filter(
+        organization_id=actor.organization_id, work_order_id=work_order_id
+    ).select_related("actor")
     qs = visible_events(actor=actor, events=qs, work_order_id=work_order_id)
     return paginate(qs, ordering=["recorded_at"], cursor=cursor, limit=limit)
 
@@ -475,8 +549,9 @@ def checklist_list(*, actor: Actor, work_order_id, cursor: str | None = None, li
     from .models import ChecklistAnswer
 
     _require_visible_work_order(actor, work_order_id)
-    qs = ChecklistAnswer.objects.filter(organization_id=actor.organization_id, work_order_id=work_order_id
-                                        ).select_related("answered_by")
+    qs = ChecklistAnswer.objects.filter(
+        organization_id=actor.organization_id, work_order_id=work_order_id
+    ).select_related("answered_by")
     return paginate(qs, ordering=["position"], cursor=cursor, limit=limit)
 
 
@@ -484,8 +559,9 @@ def planned_material_list(*, actor: Actor, work_order_id, cursor: str | None = N
     from .models import PlannedMaterial
 
     _require_visible_work_order(actor, work_order_id)
-    qs = PlannedMaterial.objects.filter(organization_id=actor.organization_id, work_order_id=work_order_id
-                                        ).select_related("part")
+    qs = PlannedMaterial.objects.filter(
+        organization_id=actor.organization_id, work_order_id=work_order_id
+    ).select_related("part")
     return paginate(qs, ordering=["id"], cursor=cursor, limit=limit)
 
 
@@ -504,8 +580,9 @@ def time_entry_queryset(*, actor: Actor) -> QuerySet[TimeEntry]:
     return _on_visible_work_orders(actor, qs)
 
 
-def time_entry_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
-                    limit: int = 50) -> Page:
+def time_entry_list(
+    *, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None, limit: int = 50
+) -> Page:
     filters = filters or {}
     qs = time_entry_queryset(actor=actor)
     if value := filters.get("work_order"):
@@ -537,8 +614,9 @@ def part_usage_queryset(*, actor: Actor) -> QuerySet[PartUsage]:
     return _on_visible_work_orders(actor, qs)
 
 
-def part_usage_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
-                    limit: int = 50) -> Page:
+def part_usage_list(
+    *, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None, limit: int = 50
+) -> Page:
     filters = filters or {}
     qs = part_usage_queryset(actor=actor)
     if value := filters.get("work_order"):
@@ -563,8 +641,9 @@ def note_queryset(*, actor: Actor) -> QuerySet[WorkOrderNote]:
     return _on_visible_work_orders(actor, qs)
 
 
-def note_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
-              limit: int = 50) -> Page:
+def note_list(
+    *, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None, limit: int = 50
+) -> Page:
     filters = filters or {}
     qs = note_queryset(actor=actor)
     if value := filters.get("work_order"):
@@ -586,12 +665,16 @@ def attachment_queryset(*, actor: Actor) -> QuerySet[Attachment]:
     if not actor.can("notes.internal"):
         on_work_orders &= Q(is_client_visible=True)
     on_requests = Q(work_order=None, work_request__in=work_request_queryset(actor=actor).values("pk"))
-    return (Attachment.objects.filter(organization_id=actor.organization_id)
-            .filter(on_work_orders | on_requests).select_related("uploaded_by"))
+    return (
+        Attachment.objects.filter(organization_id=actor.organization_id)
+        .filter(on_work_orders | on_requests)
+        .select_related("uploaded_by")
+    )
 
 
-def attachment_list(*, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None,
-                    limit: int = 50) -> Page:
+def attachment_list(
+    *, actor: Actor, filters: dict[str, Any] | None = None, cursor: str | None = None, limit: int = 50
+) -> Page:
     filters = filters or {}
     qs = attachment_queryset(actor=actor)
     if value := filters.get("work_order"):

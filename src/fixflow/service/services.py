@@ -77,8 +77,9 @@ def _choice(value, choices, field: str, default=None):
             raise validation(f"Choose a {field.replace('_', ' ')}.", field=field)
         return default
     if value not in choices.values:
-        raise validation(f"{value!r} is not a valid {field.replace('_', ' ')}; use one of {', '.join(choices.values)}.",
-                         field=field)
+        raise validation(
+            f"{value!r} is not a valid {field.replace('_', ' ')}; use one of {', '.join(choices.values)}.", field=field
+        )
     return choices(value)
 
 
@@ -124,12 +125,21 @@ def _location(actor: Actor, client_id, site_id, equipment_id) -> Location:
     site = _in_org(actor, Site, site_id, "site", "site", **({"client_id": actor.client_id} if own else {}))
     if site is None:
         raise validation("Choose the site where the work is needed.", field="site")
-    client = _in_org(actor, Client, client_id, "client", "client", **({"id": actor.client_id} if own else {})
-                     ) if client_id not in (None, "") else site.client
+    client = (
+        _in_org(actor, Client, client_id, "client", "client", **({"id": actor.client_id} if own else {}))
+        if client_id not in (None, "")
+        else site.client
+    )
     if site.client_id != client.pk:
         raise validation(f"The site {site.name} does not belong to {client.name}.", field="site")
-    equipment = _in_org(actor, Equipment, equipment_id, "equipment", "equipment",
-                        **({"site__client_id": actor.client_id} if own else {}))
+    equipment = _in_org(
+        actor,
+        Equipment,
+        equipment_id,
+        "equipment",
+        "equipment",
+        **({"site__client_id": actor.client_id} if own else {}),
+    )
     if equipment is not None and equipment.site_id != site.pk:
         raise validation(f"{equipment.name} is not at {site.name}.", field="equipment")
     if actor.is_client and client.pk != actor.client_id:
@@ -140,20 +150,33 @@ def _location(actor: Actor, client_id, site_id, equipment_id) -> Location:
 def _technician(actor: Actor, user_id, field: str):
     if user_id in (None, ""):
         return None
-    m = Membership.objects.select_related("user").filter(
-        organization_id=actor.organization_id, user_id=user_id, is_active=True,
-        role__in=[Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN]).first()
+    m = (
+        Membership.objects.select_related("user")
+        .filter(
+            organization_id=actor.organization_id,
+            user_id=user_id,
+            is_active=True,
+            role__in=[Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN],
+        )
+        .first()
+    )
     if m is None:
         raise validation("Choose an active technician of this organization.", field=field)
     return m.user
 
 
-def _event(wo: WorkOrder, actor: Actor | None, kind: str, *, occurred_at: datetime | None = None,
-           **kw) -> WorkOrderEvent:
+def _event(
+    wo: WorkOrder, actor: Actor | None, kind: str, *, occurred_at: datetime | None = None, **kw
+) -> WorkOrderEvent:
     now = clock.now()
     return WorkOrderEvent.objects.create(
-        organization_id=wo.organization_id, work_order=wo, actor=actor.user if actor else None, kind=kind,
-        occurred_at=occurred_at or now, recorded_at=now, **kw,
+        organization_id=wo.organization_id,
+        work_order=wo,
+        actor=actor.user if actor else None,
+        kind=kind,
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+        **kw,
     )
 
 
@@ -182,14 +205,17 @@ def _require_recording(actor: Actor, wo: WorkOrder) -> None:
     """Time, parts, notes, checklist and files: office roles, or a technician assigned to it."""
     require(actor, "work_orders.record")
     if not actor.can("work_orders.record_any") and not _is_assigned(actor, wo):
-        raise DomainError(ErrorCode.PERMISSION_DENIED, "Only the technicians assigned to this work order may record "
-                                                       "work on it.")
+        raise DomainError(
+            ErrorCode.PERMISSION_DENIED, "Only the technicians assigned to this work order may record work on it."
+        )
 
 
 def _require_open_for_recording(wo: WorkOrder, what: str) -> None:
     if wo.status in (Status.CLOSED, Status.CANCELLED):
-        raise DomainError(ErrorCode.CONFLICT, f"The work order is {wo.get_status_display().lower()}: {what} can no "
-                                              "longer be changed. Reopen it first.")
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"The work order is {wo.get_status_display().lower()}: {what} can no longer be changed. Reopen it first.",
+        )
     if wo.billing_status == BillingStatus.INVOICED:
         raise DomainError(ErrorCode.CONFLICT, f"The work order has been invoiced: {what} can no longer be changed.")
 
@@ -199,17 +225,29 @@ def _require_open_for_recording(wo: WorkOrder, what: str) -> None:
 
 
 @transaction.atomic
-def work_request_create(*, actor: Actor, title: str, site_id, client_id=None, equipment_id=None,
-                        description: str = "", suggested_priority: str | None = None,
-                        source: str = RequestSource.WEB) -> WorkRequest:
+def work_request_create(
+    *,
+    actor: Actor,
+    title: str,
+    site_id,
+    client_id=None,
+    equipment_id=None,
+    description: str = "",
+    suggested_priority: str | None = None,
+    source: str = RequestSource.WEB,
+) -> WorkRequest:
     """Report a problem. Anyone in the organization may; client users only for their own sites."""
     require(actor, "requests.create")
     loc = _location(actor, client_id, site_id, equipment_id)
     req = WorkRequest.objects.create(
         organization_id=actor.organization_id,
         source=_choice(source, RequestSource, "source", RequestSource.WEB),
-        requester=actor.user, requester_name=actor.user.full_name, requester_email=actor.user.email,
-        client=loc.client, site=loc.site, equipment=loc.equipment,
+        requester=actor.user,
+        requester_name=actor.user.full_name,
+        requester_email=actor.user.email,
+        client=loc.client,
+        site=loc.site,
+        equipment=loc.equipment,
         title=_text(title, "title", required=True, max_length=200),
         description=_text(description, "description", max_length=20000),
         suggested_priority=_choice(suggested_priority, Priority, "suggested_priority", Priority.NORMAL),
@@ -228,8 +266,7 @@ def _locked_request(actor: Actor, request_id) -> WorkRequest:
 
 def _require_new_request(req: WorkRequest) -> None:
     if req.status != RequestStatus.NEW:
-        raise DomainError(ErrorCode.INVALID_TRANSITION,
-                          f"This request is already {req.get_status_display().lower()}.")
+        raise DomainError(ErrorCode.INVALID_TRANSITION, f"This request is already {req.get_status_display().lower()}.")
 
 
 @transaction.atomic
@@ -262,9 +299,19 @@ def work_request_mark_duplicate(*, actor: Actor, request_id, duplicate_of_id) ->
 
 
 @transaction.atomic
-def work_request_convert(*, actor: Actor, request_id, template_id=None, priority: str | None = None,
-                         type: str | None = None, title: str | None = None, equipment_id=None,
-                         lead_technician_id=None, scheduled_start=None, scheduled_end=None) -> WorkOrder:
+def work_request_convert(
+    *,
+    actor: Actor,
+    request_id,
+    template_id=None,
+    priority: str | None = None,
+    type: str | None = None,
+    title: str | None = None,
+    equipment_id=None,
+    lead_technician_id=None,
+    scheduled_start=None,
+    scheduled_end=None,
+) -> WorkOrder:
     """Accept a request and create its work order, keeping its text and attachments.
 
     The request row is locked, so converting twice (a double click, a retried API call) creates one
@@ -274,18 +321,32 @@ def work_request_convert(*, actor: Actor, request_id, template_id=None, priority
     req = _locked_request(actor, request_id)
     _require_new_request(req)
     wo = work_order_create(
-        actor=actor, title=title or req.title, description=req.description, client_id=req.client_id,
-        site_id=req.site_id, equipment_id=equipment_id if equipment_id not in (None, "") else req.equipment_id,
-        template_id=template_id, priority=priority or req.suggested_priority, type=type,
-        lead_technician_id=lead_technician_id, scheduled_start=scheduled_start, scheduled_end=scheduled_end,
+        actor=actor,
+        title=title or req.title,
+        description=req.description,
+        client_id=req.client_id,
+        site_id=req.site_id,
+        equipment_id=equipment_id if equipment_id not in (None, "") else req.equipment_id,
+        template_id=template_id,
+        priority=priority or req.suggested_priority,
+        type=type,
+        lead_technician_id=lead_technician_id,
+        scheduled_start=scheduled_start,
+        scheduled_end=scheduled_end,
         request=req,
     )
     for att in req.attachments.all():
         Attachment.objects.create(
-            organization_id=att.organization_id, work_order=wo, file=att.file.name,
-            thumbnail=att.thumbnail.name if att.thumbnail else None, original_name=att.original_name,
-            content_type=att.content_type, size_bytes=att.size_bytes, caption=att.caption,
-            is_client_visible=att.is_client_visible, uploaded_by=att.uploaded_by,
+            organization_id=att.organization_id,
+            work_order=wo,
+            file=att.file.name,
+            thumbnail=att.thumbnail.name if att.thumbnail else None,
+            original_name=att.original_name,
+            content_type=att.content_type,
+            size_bytes=att.size_bytes,
+            caption=att.caption,
+            is_client_visible=att.is_client_visible,
+            uploaded_by=att.uploaded_by,
         )
     req.status, req.decided_by, req.decided_at = RequestStatus.ACCEPTED, actor.user, clock.now()
     req.version += 1
@@ -310,13 +371,28 @@ def _check_schedule(start, end) -> None:
 
 
 @transaction.atomic
-def work_order_create(*, actor: Actor, title: str | None = None, site_id, client_id=None, equipment_id=None,
-                      template_id=None, description: str = "", type: str | None = None,
-                      priority: str | None = None, lead_technician_id=None, helper_ids=(),
-                      scheduled_start: datetime | None = None, scheduled_end: datetime | None = None,
-                      estimated_duration_minutes: int | None = None, is_billable: bool | None = None,
-                      reports_equipment_down: bool = False, request: WorkRequest | None = None,
-                      follow_up_of: WorkOrder | None = None, requires_equipment: bool | None = None) -> WorkOrder:
+def work_order_create(
+    *,
+    actor: Actor,
+    title: str | None = None,
+    site_id,
+    client_id=None,
+    equipment_id=None,
+    template_id=None,
+    description: str = "",
+    type: str | None = None,
+    priority: str | None = None,
+    lead_technician_id=None,
+    helper_ids=(),
+    scheduled_start: datetime | None = None,
+    scheduled_end: datetime | None = None,
+    estimated_duration_minutes: int | None = None,
+    is_billable: bool | None = None,
+    reports_equipment_down: bool = False,
+    request: WorkRequest | None = None,
+    follow_up_of: WorkOrder | None = None,
+    requires_equipment: bool | None = None,
+) -> WorkOrder:
     """Create a work order, from a template when given (checklist, parts, requirements are copied).
 
     Side effects: a CREATED event; the equipment is marked down when ``reports_equipment_down``.
@@ -332,8 +408,9 @@ def work_order_create(*, actor: Actor, title: str | None = None, site_id, client
     if requires_equipment is None:
         requires_equipment = template.requires_equipment if template else True
     if requires_equipment and loc.equipment is None:
-        raise validation("Choose the equipment the work is done on (or a template for site-level work).",
-                         field="equipment")
+        raise validation(
+            "Choose the equipment the work is done on (or a template for site-level work).", field="equipment"
+        )
     lead = _technician(actor, lead_technician_id, "lead_technician")
     wo = WorkOrder.objects.create(
         organization_id=actor.organization_id,
@@ -342,14 +419,25 @@ def work_order_create(*, actor: Actor, title: str | None = None, site_id, client
         description=_text(description, "description", max_length=20000),
         type=_choice(type, WorkOrderType, "type", template.type if template else WorkOrderType.CORRECTIVE),
         priority=_choice(priority, Priority, "priority", template.default_priority if template else Priority.NORMAL),
-        client=loc.client, site=loc.site, equipment=loc.equipment, template=template, request=request,
-        follow_up_of=follow_up_of, lead_technician=lead, scheduled_start=scheduled_start,
-        scheduled_end=scheduled_end or (scheduled_start + timedelta(minutes=estimated_duration_minutes or
-                                                                   (template.estimated_duration_minutes if template
-                                                                    else 0) or 60)
-                                        if scheduled_start else None),
-        estimated_duration_minutes=estimated_duration_minutes or (template.estimated_duration_minutes
-                                                                  if template else None),
+        client=loc.client,
+        site=loc.site,
+        equipment=loc.equipment,
+        template=template,
+        request=request,
+        follow_up_of=follow_up_of,
+        lead_technician=lead,
+        scheduled_start=scheduled_start,
+        scheduled_end=scheduled_end
+        or (
+            scheduled_start
+            + timedelta(
+                minutes=estimated_duration_minutes or (template.estimated_duration_minutes if template else 0) or 60
+            )
+            if scheduled_start
+            else None
+        ),
+        estimated_duration_minutes=estimated_duration_minutes
+        or (template.estimated_duration_minutes if template else None),
         is_billable=is_billable if is_billable is not None else (template.is_billable if template else True),
         requires_equipment=requires_equipment,
         requires_signature=template.requires_signature if template else False,
@@ -358,18 +446,43 @@ def work_order_create(*, actor: Actor, title: str | None = None, site_id, client
     )
     _set_helpers(actor, wo, helper_ids, lead)
     if template is not None:
-        ChecklistAnswer.objects.bulk_create([
-            ChecklistAnswer(organization_id=wo.organization_id, work_order=wo, position=i.position, label=i.label,
-                            kind=i.kind, is_required=i.is_required) for i in template.checklist_items.all()
-        ])
-        PlannedMaterial.objects.bulk_create([
-            PlannedMaterial(organization_id=wo.organization_id, work_order=wo, part=tp.part,
-                            description=tp.part.name, quantity=tp.quantity, unit=tp.part.unit)
-            for tp in template.parts.select_related("part")
-        ])
-    _event(wo, actor, EventKind.CREATED, to_status=Status.NEW,
-           data={"from_request": request.pk if request else None, "template": template.name if template else None,
-                 "follow_up_of": follow_up_of.number if follow_up_of else None})
+        ChecklistAnswer.objects.bulk_create(
+            [
+                ChecklistAnswer(
+                    organization_id=wo.organization_id,
+                    work_order=wo,
+                    position=i.position,
+                    label=i.label,
+                    kind=i.kind,
+                    is_required=i.is_required,
+                )
+                for i in template.checklist_items.all()
+            ]
+        )
+        PlannedMaterial.objects.bulk_create(
+            [
+                PlannedMaterial(
+                    organization_id=wo.organization_id,
+                    work_order=wo,
+                    part=tp.part,
+                    description=tp.part.name,
+                    quantity=tp.quantity,
+                    unit=tp.part.unit,
+                )
+                for tp in template.parts.select_related("part")
+            ]
+        )
+    _event(
+        wo,
+        actor,
+        EventKind.CREATED,
+        to_status=Status.NEW,
+        data={
+            "from_request": request.pk if request else None,
+            "template": template.name if template else None,
+            "follow_up_of": follow_up_of.number if follow_up_of else None,
+        },
+    )
     if wo.reports_equipment_down:
         _equipment_refresh_status(wo.equipment_id)
     return wo
@@ -383,19 +496,33 @@ def _set_helpers(actor: Actor, wo: WorkOrder, helper_ids, lead) -> bool:
     if wanted == current:
         return False
     WorkOrderHelper.objects.filter(work_order=wo, user_id__in=current - wanted).delete()
-    WorkOrderHelper.objects.bulk_create([WorkOrderHelper(organization_id=wo.organization_id, work_order=wo, user_id=u)
-                                         for u in wanted - current])
+    WorkOrderHelper.objects.bulk_create(
+        [WorkOrderHelper(organization_id=wo.organization_id, work_order=wo, user_id=u) for u in wanted - current]
+    )
     return True
 
 
-EDITABLE_FIELDS = {"title", "description", "type", "priority", "equipment_id", "is_billable",
-                   "reports_equipment_down", "lead_technician_id", "helper_ids", "scheduled_start", "scheduled_end",
-                   "estimated_duration_minutes", "resolution_notes"}
+EDITABLE_FIELDS = {
+    "title",
+    "description",
+    "type",
+    "priority",
+    "equipment_id",
+    "is_billable",
+    "reports_equipment_down",
+    "lead_technician_id",
+    "helper_ids",
+    "scheduled_start",
+    "scheduled_end",
+    "estimated_duration_minutes",
+    "resolution_notes",
+}
 
 
 @transaction.atomic
-def work_order_update(*, actor: Actor, work_order_id, data: dict[str, Any],
-                      expected_version: int | None = None) -> WorkOrder:
+def work_order_update(
+    *, actor: Actor, work_order_id, data: dict[str, Any], expected_version: int | None = None
+) -> WorkOrder:
     """Edit details, planning (technicians, schedule) or resolution notes of a work order.
 
     Office roles edit everything while the work order is not closed or cancelled; an assigned
@@ -450,8 +577,9 @@ def work_order_update(*, actor: Actor, work_order_id, data: dict[str, Any],
         try:
             value = int(value) if value not in (None, "") else None
         except (TypeError, ValueError):
-            raise validation("Enter the estimated duration in whole minutes.",
-                             field="estimated_duration_minutes") from None
+            raise validation(
+                "Enter the estimated duration in whole minutes.", field="estimated_duration_minutes"
+            ) from None
         if value is not None and value <= 0:
             raise validation("The estimated duration must be more than zero.", field="estimated_duration_minutes")
         put("estimated_duration_minutes", value)
@@ -469,8 +597,10 @@ def work_order_update(*, actor: Actor, work_order_id, data: dict[str, Any],
     if "lead_technician_id" in data:
         lead = _technician(actor, data["lead_technician_id"], "lead_technician")
         if wo.lead_technician_id != (lead.pk if lead else None):
-            assignment["lead_technician"] = [str(wo.lead_technician) if wo.lead_technician else None,
-                                             str(lead) if lead else None]
+            assignment["lead_technician"] = [
+                str(wo.lead_technician) if wo.lead_technician else None,
+                str(lead) if lead else None,
+            ]
             wo.lead_technician = lead
         if lead is None and wo.status != Status.NEW:
             raise validation("A planned or started work order needs a lead technician.", field="lead_technician")
@@ -511,24 +641,42 @@ def _plain(value):
 def work_order_facts(actor: Actor, wo: WorkOrder, *, now: datetime | None = None) -> lifecycle.Facts:
     """Everything the lifecycle guards need to know, read from the database."""
     return lifecycle.Facts(
-        status=Status(wo.status), now=now or clock.now(), actor_role=actor.role, actor_user_id=actor.user_id,
-        actor_is_assigned=_is_assigned(actor, wo), has_assignee=wo.lead_technician_id is not None,
-        has_scheduled_start=wo.scheduled_start is not None, hold_reason=wo.hold_reason,
+        status=Status(wo.status),
+        now=now or clock.now(),
+        actor_role=actor.role,
+        actor_user_id=actor.user_id,
+        actor_is_assigned=_is_assigned(actor, wo),
+        has_assignee=wo.lead_technician_id is not None,
+        has_scheduled_start=wo.scheduled_start is not None,
+        hold_reason=wo.hold_reason,
         resolution_notes=wo.resolution_notes,
         unanswered_required_items=tuple(
-            wo.checklist.filter(is_required=True, value="").values_list("label", flat=True)),
-        requires_equipment=wo.requires_equipment, has_equipment=wo.equipment_id is not None,
-        requires_signature=wo.requires_signature, has_signature=bool(wo.signature),
-        completed_by_id=wo.completed_by_id, requires_four_eyes_review=actor.organization.requires_four_eyes_review,
-        closed_at=wo.closed_at, reopen_window_days=actor.organization.reopen_window_days,
+            wo.checklist.filter(is_required=True, value="").values_list("label", flat=True)
+        ),
+        requires_equipment=wo.requires_equipment,
+        has_equipment=wo.equipment_id is not None,
+        requires_signature=wo.requires_signature,
+        has_signature=bool(wo.signature),
+        completed_by_id=wo.completed_by_id,
+        requires_four_eyes_review=actor.organization.requires_four_eyes_review,
+        closed_at=wo.closed_at,
+        reopen_window_days=actor.organization.reopen_window_days,
         billing_status=wo.billing_status,
     )
 
 
 @transaction.atomic
-def work_order_transition(*, actor: Actor, work_order_id, to: str, reason: str = "", hold_reason: str = "",
-                          resolution_notes: str | None = None, expected_version: int | None = None,
-                          occurred_at: datetime | None = None) -> WorkOrder:
+def work_order_transition(
+    *,
+    actor: Actor,
+    work_order_id,
+    to: str,
+    reason: str = "",
+    hold_reason: str = "",
+    resolution_notes: str | None = None,
+    expected_version: int | None = None,
+    occurred_at: datetime | None = None,
+) -> WorkOrder:
     """Move a work order to another status: the only writer of ``WorkOrder.status``.
 
     Locks the work order row (FOR UPDATE). Refuses with INVALID_TRANSITION when the table has no such
@@ -547,9 +695,12 @@ def work_order_transition(*, actor: Actor, work_order_id, to: str, reason: str =
         raise validation(f"{to!r} is not a status; use one of {', '.join(Status.values)}.", field="to") from None
     t = lifecycle.transition_for(source, target)
     if t is None:
-        raise DomainError(ErrorCode.INVALID_TRANSITION,
-                          f"A work order that is {source.label.lower()} cannot become {target.label.lower()}.",
-                          field="to", details={"from": source, "to": target})
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION,
+            f"A work order that is {source.label.lower()} cannot become {target.label.lower()}.",
+            field="to",
+            details={"from": source, "to": target},
+        )
     now = clock.now()
     when = occurred_at or now
     facts = work_order_facts(actor, wo, now=now)
@@ -561,8 +712,9 @@ def work_order_transition(*, actor: Actor, work_order_id, to: str, reason: str =
         raise DomainError(ErrorCode.PERMISSION_DENIED, msg)
     reason = _text(reason, "reason", max_length=2000)
     if t.reason_required and not reason:
-        raise validation(f"Say why the work order is being {'cancelled' if t.name == 'cancel' else 'reopened'}.",
-                         field="reason")
+        raise validation(
+            f"Say why the work order is being {'cancelled' if t.name == 'cancel' else 'reopened'}.", field="reason"
+        )
     if target == Status.ON_HOLD:
         wo.hold_reason = _choice(hold_reason, HoldReason, "hold_reason")
     if resolution_notes is not None:
@@ -570,10 +722,12 @@ def work_order_transition(*, actor: Actor, work_order_id, to: str, reason: str =
     facts = work_order_facts(actor, wo, now=now)
     problems = lifecycle.unmet_guards(t, facts)
     if problems:
-        raise DomainError(ErrorCode.GUARD_FAILED, " ".join(p.message for p in problems),
-                          field=problems[0].field,
-                          details={"unmet": [{"guard": p.guard, "message": p.message, "field": p.field}
-                                             for p in problems]})
+        raise DomainError(
+            ErrorCode.GUARD_FAILED,
+            " ".join(p.message for p in problems),
+            field=problems[0].field,
+            details={"unmet": [{"guard": p.guard, "message": p.message, "field": p.field} for p in problems]},
+        )
 
     wo.status = target
     if target != Status.ON_HOLD:
@@ -603,8 +757,16 @@ def work_order_transition(*, actor: Actor, work_order_id, to: str, reason: str =
         WorkOrderHelper.objects.filter(work_order=wo).delete()
     wo.version += 1
     wo.save()
-    _event(wo, actor, EventKind.TRANSITION, from_status=source, to_status=target, reason=reason,
-           occurred_at=when, data={"hold_reason": wo.hold_reason} if target == Status.ON_HOLD else {})
+    _event(
+        wo,
+        actor,
+        EventKind.TRANSITION,
+        from_status=source,
+        to_status=target,
+        reason=reason,
+        occurred_at=when,
+        data={"hold_reason": wo.hold_reason} if target == Status.ON_HOLD else {},
+    )
     if wo.equipment_id and wo.reports_equipment_down:
         _equipment_refresh_status(wo.equipment_id)
     return wo
@@ -624,8 +786,9 @@ def _equipment_refresh_status(equipment_id) -> None:
     eq = Equipment.objects.select_for_update().get(pk=equipment_id)
     if eq.status == EquipmentStatus.RETIRED:
         return
-    down = WorkOrder.objects.filter(equipment_id=equipment_id, reports_equipment_down=True,
-                                    status__in=ACTIVE_STATUSES).exists()
+    down = WorkOrder.objects.filter(
+        equipment_id=equipment_id, reports_equipment_down=True, status__in=ACTIVE_STATUSES
+    ).exists()
     wanted = EquipmentStatus.DOWN if down else EquipmentStatus.OPERATIONAL
     if eq.status != wanted:
         eq.status = wanted
@@ -640,12 +803,22 @@ def work_order_follow_up(*, actor: Actor, work_order_id, reason: str) -> WorkOrd
     original = _locked_work_order(actor, work_order_id)
     reason = _text(reason, "reason", required=True, max_length=2000)
     if original.status not in (Status.COMPLETED, Status.CLOSED):
-        raise DomainError(ErrorCode.CONFLICT, "A follow-up is for completed or closed work; this one is still "
-                                              f"{original.get_status_display().lower()}.")
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"A follow-up is for completed or closed work; this one is still {original.get_status_display().lower()}.",
+        )
     wo = work_order_create(
-        actor=actor, title=f"Follow-up: {original.title}"[:200], description=reason, client_id=original.client_id,
-        site_id=original.site_id, equipment_id=original.equipment_id, template_id=None, type=original.type,
-        priority=original.priority, follow_up_of=original, requires_equipment=original.requires_equipment,
+        actor=actor,
+        title=f"Follow-up: {original.title}"[:200],
+        description=reason,
+        client_id=original.client_id,
+        site_id=original.site_id,
+        equipment_id=original.equipment_id,
+        template_id=None,
+        type=original.type,
+        priority=original.priority,
+        follow_up_of=original,
+        requires_equipment=original.requires_equipment,
     )
     _event(original, actor, EventKind.FOLLOW_UP, reason=reason, data={"follow_up": wo.number})
     return wo
@@ -708,8 +881,9 @@ def _checklist_value(item: ChecklistAnswer, value) -> str:
 
 
 @transaction.atomic
-def checklist_answer(*, actor: Actor, work_order_id, item_id, value, occurred_at: datetime | None = None
-                     ) -> ChecklistAnswer:
+def checklist_answer(
+    *, actor: Actor, work_order_id, item_id, value, occurred_at: datetime | None = None
+) -> ChecklistAnswer:
     """Answer (or clear, with an empty value) one checklist item of a work order."""
     wo = _locked_work_order(actor, work_order_id)
     _require_recording(actor, wo)
@@ -745,9 +919,18 @@ def _time_technician(actor: Actor, wo: WorkOrder, technician_id):
 
 
 @transaction.atomic
-def time_entry_create(*, actor: Actor, work_order_id, started_at: datetime | None, ended_at: datetime | None = None,
-                      duration_minutes: int | None = None, technician_id=None, kind: str = TimeKind.LABOUR,
-                      is_billable: bool | None = None, note: str = "") -> TimeEntry:
+def time_entry_create(
+    *,
+    actor: Actor,
+    work_order_id,
+    started_at: datetime | None,
+    ended_at: datetime | None = None,
+    duration_minutes: int | None = None,
+    technician_id=None,
+    kind: str = TimeKind.LABOUR,
+    is_billable: bool | None = None,
+    note: str = "",
+) -> TimeEntry:
     """Record time on a work order: a start and an end, or a start and a duration."""
     wo = _locked_work_order(actor, work_order_id)
     _require_recording(actor, wo)
@@ -774,34 +957,50 @@ def time_entry_create(*, actor: Actor, work_order_id, started_at: datetime | Non
     if ended_at > clock.now() + timedelta(minutes=5):
         raise validation("Time cannot be recorded in the future: the end has not happened yet.", field="ended_at")
     entry = TimeEntry.objects.create(
-        organization_id=wo.organization_id, work_order=wo, technician=technician,
-        kind=_choice(kind, TimeKind, "kind", TimeKind.LABOUR), started_at=started_at, ended_at=ended_at,
+        organization_id=wo.organization_id,
+        work_order=wo,
+        technician=technician,
+        kind=_choice(kind, TimeKind, "kind", TimeKind.LABOUR),
+        started_at=started_at,
+        ended_at=ended_at,
         duration_minutes=_minutes(started_at, ended_at),
         is_billable=wo.is_billable if is_billable is None else bool(is_billable),
-        note=_text(note, "note", max_length=500), created_by=actor.user,
+        note=_text(note, "note", max_length=500),
+        created_by=actor.user,
     )
     _bump(wo)
-    _event(wo, actor, EventKind.TIME, data={"entry": entry.pk, "technician": str(technician),
-                                            "minutes": entry.duration_minutes, "kind": entry.kind})
+    _event(
+        wo,
+        actor,
+        EventKind.TIME,
+        data={"entry": entry.pk, "technician": str(technician), "minutes": entry.duration_minutes, "kind": entry.kind},
+    )
     return entry
 
 
 @transaction.atomic
-def timer_start(*, actor: Actor, work_order_id, kind: str = TimeKind.LABOUR,
-                occurred_at: datetime | None = None) -> TimeEntry:
+def timer_start(
+    *, actor: Actor, work_order_id, kind: str = TimeKind.LABOUR, occurred_at: datetime | None = None
+) -> TimeEntry:
     """Start the actor's timer on a work order (one running timer per technician and work order)."""
     wo = _locked_work_order(actor, work_order_id)
     _require_recording(actor, wo)
     _require_open_for_recording(wo, "time")
     if wo.status not in (Status.IN_PROGRESS, Status.PLANNED, Status.NEW):
-        raise DomainError(ErrorCode.CONFLICT, f"The work order is {wo.get_status_display().lower()}; start or "
-                                              "resume it before starting the timer.")
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"The work order is {wo.get_status_display().lower()}; start or resume it before starting the timer.",
+        )
     if TimeEntry.objects.filter(work_order=wo, technician=actor.user, ended_at=None).exists():
         raise DomainError(ErrorCode.CONFLICT, "Your timer is already running on this work order.")
     entry = TimeEntry.objects.create(
-        organization_id=wo.organization_id, work_order=wo, technician=actor.user,
-        kind=_choice(kind, TimeKind, "kind", TimeKind.LABOUR), started_at=occurred_at or clock.now(),
-        is_billable=wo.is_billable, created_by=actor.user,
+        organization_id=wo.organization_id,
+        work_order=wo,
+        technician=actor.user,
+        kind=_choice(kind, TimeKind, "kind", TimeKind.LABOUR),
+        started_at=occurred_at or clock.now(),
+        is_billable=wo.is_billable,
+        created_by=actor.user,
     )
     _bump(wo)
     _event(wo, actor, EventKind.TIME, occurred_at=occurred_at, data={"entry": entry.pk, "timer": "started"})
@@ -820,8 +1019,13 @@ def timer_stop(*, actor: Actor, work_order_id, occurred_at: datetime | None = No
     entry.duration_minutes = _minutes(entry.started_at, entry.ended_at)
     entry.save(update_fields=["ended_at", "duration_minutes"])
     _bump(wo)
-    _event(wo, actor, EventKind.TIME, occurred_at=occurred_at,
-           data={"entry": entry.pk, "timer": "stopped", "minutes": entry.duration_minutes})
+    _event(
+        wo,
+        actor,
+        EventKind.TIME,
+        occurred_at=occurred_at,
+        data={"entry": entry.pk, "timer": "stopped", "minutes": entry.duration_minutes},
+    )
     return entry
 
 
@@ -855,8 +1059,17 @@ def _part_and_description(actor: Actor, part_id, description: str) -> tuple[Part
 
 
 @transaction.atomic
-def part_usage_create(*, actor: Actor, work_order_id, quantity, part_id=None, description: str = "",
-                      unit: str | None = None, unit_cost=None, is_billable: bool | None = None) -> PartUsage:
+def part_usage_create(
+    *,
+    actor: Actor,
+    work_order_id,
+    quantity,
+    part_id=None,
+    description: str = "",
+    unit: str | None = None,
+    unit_cost=None,
+    is_billable: bool | None = None,
+) -> PartUsage:
     """Record a part used; cost and sale price are copied from the catalogue at this moment."""
     wo = _locked_work_order(actor, work_order_id)
     _require_recording(actor, wo)
@@ -868,10 +1081,16 @@ def part_usage_create(*, actor: Actor, work_order_id, quantity, part_id=None, de
     else:
         cost = part.unit_cost if part else Decimal(0)
     usage = PartUsage.objects.create(
-        organization_id=wo.organization_id, work_order=wo, part=part, description=description, quantity=qty,
-        unit=_text(unit, "unit", max_length=20) or (part.unit if part else "pc"), unit_cost=cost,
+        organization_id=wo.organization_id,
+        work_order=wo,
+        part=part,
+        description=description,
+        quantity=qty,
+        unit=_text(unit, "unit", max_length=20) or (part.unit if part else "pc"),
+        unit_cost=cost,
         unit_price=part.sale_price if part else Decimal(0),
-        is_billable=wo.is_billable if is_billable is None else bool(is_billable), created_by=actor.user,
+        is_billable=wo.is_billable if is_billable is None else bool(is_billable),
+        created_by=actor.user,
     )
     _bump(wo)
     _event(wo, actor, EventKind.PART, data={"usage": usage.pk, "part": description, "quantity": str(qty)})
@@ -893,15 +1112,19 @@ def part_usage_delete(*, actor: Actor, part_usage_id) -> None:
 
 
 @transaction.atomic
-def planned_material_add(*, actor: Actor, work_order_id, quantity, part_id=None, description: str = "",
-                         unit: str | None = None) -> PlannedMaterial:
+def planned_material_add(
+    *, actor: Actor, work_order_id, quantity, part_id=None, description: str = "", unit: str | None = None
+) -> PlannedMaterial:
     """Plan a material for the work (office roles); shown to the technician, compared with usage."""
     require(actor, "work_orders.plan")
     wo = _locked_work_order(actor, work_order_id)
     _require_open_for_recording(wo, "planned materials")
     part, description = _part_and_description(actor, part_id, description)
     item = PlannedMaterial.objects.create(
-        organization_id=wo.organization_id, work_order=wo, part=part, description=description,
+        organization_id=wo.organization_id,
+        work_order=wo,
+        part=part,
+        description=description,
         quantity=_decimal(quantity, "quantity", positive=True),
         unit=_text(unit, "unit", max_length=20) or (part.unit if part else "pc"),
     )
@@ -929,8 +1152,9 @@ def planned_material_remove(*, actor: Actor, planned_material_id) -> None:
 
 
 @transaction.atomic
-def note_create(*, actor: Actor, work_order_id, body: str, is_client_visible: bool = False,
-                occurred_at: datetime | None = None) -> WorkOrderNote:
+def note_create(
+    *, actor: Actor, work_order_id, body: str, is_client_visible: bool = False, occurred_at: datetime | None = None
+) -> WorkOrderNote:
     """Add a note or finding. Client users may add notes; theirs are always visible to the client."""
     from .selectors import work_order_queryset
 
@@ -944,18 +1168,33 @@ def note_create(*, actor: Actor, work_order_id, body: str, is_client_visible: bo
     else:
         _require_recording(actor, wo)
     note = WorkOrderNote.objects.create(
-        organization_id=wo.organization_id, work_order=wo, author=actor.user,
-        body=_text(body, "body", required=True, max_length=20000), is_client_visible=bool(is_client_visible),
+        organization_id=wo.organization_id,
+        work_order=wo,
+        author=actor.user,
+        body=_text(body, "body", required=True, max_length=20000),
+        is_client_visible=bool(is_client_visible),
     )
     _bump(wo)
-    _event(wo, actor, EventKind.NOTE, occurred_at=occurred_at,
-           data={"note": note.pk, "client_visible": note.is_client_visible})
+    _event(
+        wo,
+        actor,
+        EventKind.NOTE,
+        occurred_at=occurred_at,
+        data={"note": note.pk, "client_visible": note.is_client_visible},
+    )
     return note
 
 
 @transaction.atomic
-def attachment_add(*, actor: Actor, upload, work_order_id=None, work_request_id=None, caption: str = "",
-                   is_client_visible: bool | None = None) -> Attachment:
+def attachment_add(
+    *,
+    actor: Actor,
+    upload,
+    work_order_id=None,
+    work_request_id=None,
+    caption: str = "",
+    is_client_visible: bool | None = None,
+) -> Attachment:
     """Store a validated file on a work order or a work request (see ``attachments.validate_upload``)."""
     from .attachments import store_upload
     from .selectors import work_request_queryset
@@ -973,16 +1212,25 @@ def attachment_add(*, actor: Actor, upload, work_order_id=None, work_request_id=
         if req is None:
             raise not_found("Work request")
         if req.status != RequestStatus.NEW:
-            raise DomainError(ErrorCode.CONFLICT, f"This request is already {req.get_status_display().lower()}; add "
-                                                  "files to its work order instead.")
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                f"This request is already {req.get_status_display().lower()}; add files to its work order instead.",
+            )
     if is_client_visible is None or actor.role in (Role.CLIENT_USER, Role.REQUESTER):
         is_client_visible = actor.role in (Role.CLIENT_USER, Role.REQUESTER) or req is not None
     stored = store_upload(upload, organization_id=actor.organization_id)
     att = Attachment.objects.create(
-        organization_id=actor.organization_id, work_order=wo, work_request=req, file=stored.file_name,
-        thumbnail=stored.thumbnail_name, original_name=stored.original_name, content_type=stored.content_type,
-        size_bytes=stored.size_bytes, caption=_text(caption, "caption", max_length=200),
-        is_client_visible=bool(is_client_visible), uploaded_by=actor.user,
+        organization_id=actor.organization_id,
+        work_order=wo,
+        work_request=req,
+        file=stored.file_name,
+        thumbnail=stored.thumbnail_name,
+        original_name=stored.original_name,
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        caption=_text(caption, "caption", max_length=200),
+        is_client_visible=bool(is_client_visible),
+        uploaded_by=actor.user,
     )
     if wo is not None:
         _bump(wo)
@@ -991,8 +1239,9 @@ def attachment_add(*, actor: Actor, upload, work_order_id=None, work_request_id=
 
 
 @transaction.atomic
-def signature_capture(*, actor: Actor, work_order_id, image_png: bytes, signed_by_name: str,
-                      occurred_at: datetime | None = None) -> WorkOrder:
+def signature_capture(
+    *, actor: Actor, work_order_id, image_png: bytes, signed_by_name: str, occurred_at: datetime | None = None
+) -> WorkOrder:
     """Store the client's drawn signature (a PNG) and the signer's name on the work order."""
     from .attachments import store_signature
 
@@ -1011,16 +1260,26 @@ def signature_capture(*, actor: Actor, work_order_id, image_png: bytes, signed_b
 # ---------------------------------------------------------------------------------------------
 # templates (configuration: every change writes a ChangeRecord)
 
-TEMPLATE_FIELDS = ("name", "type", "default_priority", "description", "estimated_duration_minutes", "is_billable",
-                   "requires_equipment", "requires_signature", "is_active")
+TEMPLATE_FIELDS = (
+    "name",
+    "type",
+    "default_priority",
+    "description",
+    "estimated_duration_minutes",
+    "is_billable",
+    "requires_equipment",
+    "requires_signature",
+    "is_active",
+)
 
 
 def _template_snapshot(t: WorkOrderTemplate) -> dict:
     from fixflow.core.services import snapshot
 
     data = snapshot(t)
-    data["checklist"] = [{"label": i.label, "kind": i.kind, "is_required": i.is_required}
-                         for i in t.checklist_items.all()]
+    data["checklist"] = [
+        {"label": i.label, "kind": i.kind, "is_required": i.is_required} for i in t.checklist_items.all()
+    ]
     data["parts"] = [{"part": p.part_id, "quantity": str(p.quantity)} for p in t.parts.all()]
     return data
 
@@ -1034,10 +1293,16 @@ def _template_children(actor: Actor, t: WorkOrderTemplate, checklist, parts) -> 
             label = _text(item.get("label"), "checklist", max_length=200)
             if not label:
                 raise validation(f"Checklist item {pos + 1} needs a label.", field="checklist")
-            items.append(TemplateChecklistItem(
-                organization_id=t.organization_id, template=t, position=pos, label=label,
-                kind=_choice(item.get("kind"), ChecklistKind, "kind", ChecklistKind.CHECKBOX),
-                is_required=bool(item.get("is_required", False))))
+            items.append(
+                TemplateChecklistItem(
+                    organization_id=t.organization_id,
+                    template=t,
+                    position=pos,
+                    label=label,
+                    kind=_choice(item.get("kind"), ChecklistKind, "kind", ChecklistKind.CHECKBOX),
+                    is_required=bool(item.get("is_required", False)),
+                )
+            )
         t.checklist_items.all().delete()
         TemplateChecklistItem.objects.bulk_create(items)
     if parts is not None:
@@ -1046,8 +1311,14 @@ def _template_children(actor: Actor, t: WorkOrderTemplate, checklist, parts) -> 
             part = _in_org(actor, Part, item.get("part_id"), "part", "parts")
             if part is None:
                 raise validation("Choose a part for each planned part line.", field="parts")
-            rows.append(TemplatePart(organization_id=t.organization_id, template=t, part=part,
-                                     quantity=_decimal(item.get("quantity", 1), "quantity", positive=True)))
+            rows.append(
+                TemplatePart(
+                    organization_id=t.organization_id,
+                    template=t,
+                    part=part,
+                    quantity=_decimal(item.get("quantity", 1), "quantity", positive=True),
+                )
+            )
         t.parts.all().delete()
         TemplatePart.objects.bulk_create(rows)
 
@@ -1081,8 +1352,9 @@ def template_create(*, actor: Actor, data: dict[str, Any]) -> WorkOrderTemplate:
 
 
 @transaction.atomic
-def template_update(*, actor: Actor, pk, data: dict[str, Any], expected_version: int | None = None
-                    ) -> WorkOrderTemplate:
+def template_update(
+    *, actor: Actor, pk, data: dict[str, Any], expected_version: int | None = None
+) -> WorkOrderTemplate:
     """Change a template; work orders already made from it keep their copy of the checklist."""
     from fixflow.core.services import change_record_write
 

@@ -16,18 +16,26 @@ urlpatterns = [
     path("work-orders/<int:pk>/", views.work_order_detail, name="work_order_detail"),
     path("work-orders/<int:pk>/edit/", views.work_order_edit, name="work_order_edit"),
     path("work-orders/<int:pk>/transition/", views.work_order_transition, name="work_order_transition"),
-    path("work-orders/<int:pk>/checklist/<int:item_pk>/", views.work_order_checklist_answer,
-         name="work_order_checklist_answer"),
+    path(
+        "work-orders/<int:pk>/checklist/<int:item_pk>/",
+        views.work_order_checklist_answer,
+        name="work_order_checklist_answer",
+    ),
     path("work-orders/<int:pk>/time/", views.work_order_time_add, name="work_order_time_add"),
-    path("work-orders/<int:pk>/time/<int:entry_pk>/delete/", views.work_order_time_delete,
-         name="work_order_time_delete"),
+    path(
+        "work-orders/<int:pk>/time/<int:entry_pk>/delete/", views.work_order_time_delete, name="work_order_time_delete"
+    ),
     path("work-orders/<int:pk>/timer/", views.work_order_timer, name="work_order_timer"),
     path("work-orders/<int:pk>/parts/", views.work_order_part_add, name="work_order_part_add"),
-    path("work-orders/<int:pk>/parts/<int:usage_pk>/delete/", views.work_order_part_delete,
-         name="work_order_part_delete"),
+    path(
+        "work-orders/<int:pk>/parts/<int:usage_pk>/delete/", views.work_order_part_delete, name="work_order_part_delete"
+    ),
     path("work-orders/<int:pk>/materials/", views.work_order_material_add, name="work_order_material_add"),
-    path("work-orders/<int:pk>/materials/<int:material_pk>/delete/", views.work_order_material_delete,
-         name="work_order_material_delete"),
+    path(
+        "work-orders/<int:pk>/materials/<int:material_pk>/delete/",
+        views.work_order_material_delete,
+        name="work_order_material_delete",
+    ),
     path("work-orders/<int:pk>/notes/", views.work_order_note_add, name="work_order_note_add"),
     path("work-orders/<int:pk>/attachments/", views.work_order_attachment_add, name="work_order_attachment_add"),
     path("work-orders/<int:pk>/signature/", views.work_order_signature, name="work_order_signature"),

@@ -112,11 +112,19 @@ def work_request_list(request):
     actor = request.actor
     form = forms.WorkRequestFilterForm(request.GET, actor=actor)
     filters = form.filters()
-    page = _cursor_page(lambda cursor: selectors.work_request_list(actor=actor, filters=filters, cursor=cursor),
-                        request)
-    return _list_response(request, "service/work_request_list.html", {
-        "nav": "requests", "form": form, "page": page, "filtered": bool(filters),
-    })
+    page = _cursor_page(
+        lambda cursor: selectors.work_request_list(actor=actor, filters=filters, cursor=cursor), request
+    )
+    return _list_response(
+        request,
+        "service/work_request_list.html",
+        {
+            "nav": "requests",
+            "form": form,
+            "page": page,
+            "filtered": bool(filters),
+        },
+    )
 
 
 @actor_required
@@ -147,16 +155,20 @@ def _request_page(request, req, *, status=200, **bound):
     actor = request.actor
     can_triage = actor.can("requests.triage") and req.status == RequestStatus.NEW
     context = {
-        "nav": "requests", "req": req, "can_triage": can_triage,
+        "nav": "requests",
+        "req": req,
+        "can_triage": can_triage,
         "work_order": selectors.work_order_queryset(actor=actor).filter(request=req).first(),
-        "links": {"client": _maybe_url("client_detail", req.client_id), "site": _maybe_url("site_detail", req.site_id),
-                  "equipment": _maybe_url("equipment_detail", req.equipment_id) if req.equipment_id else None},
+        "links": {
+            "client": _maybe_url("client_detail", req.client_id),
+            "site": _maybe_url("site_detail", req.site_id),
+            "equipment": _maybe_url("equipment_detail", req.equipment_id) if req.equipment_id else None,
+        },
     }
     if can_triage:
         context["convert_form"] = bound.get("convert_form") or forms.ConvertForm(actor=actor, work_request=req)
         context["reject_form"] = bound.get("reject_form") or forms.RejectForm()
-        context["duplicate_form"] = bound.get("duplicate_form") or forms.DuplicateForm(actor=actor,
-                                                                                      work_request=req)
+        context["duplicate_form"] = bound.get("duplicate_form") or forms.DuplicateForm(actor=actor, work_request=req)
         context["open_form"] = next((k for k in ("convert_form", "reject_form", "duplicate_form") if k in bound), "")
     else:  # the request was decided meanwhile: no form to show the refusal on
         for form in bound.values():
@@ -213,8 +225,9 @@ def work_request_duplicate(request, pk):
     form = forms.DuplicateForm(request.POST, actor=actor, work_request=req)
     if form.is_valid():
         try:
-            services.work_request_mark_duplicate(actor=actor, request_id=req.pk,
-                                                 duplicate_of_id=form.cleaned_data["duplicate_of"])
+            services.work_request_mark_duplicate(
+                actor=actor, request_id=req.pk, duplicate_of_id=form.cleaned_data["duplicate_of"]
+            )
         except DomainError as exc:
             _form_error(form, exc)
         else:
@@ -232,20 +245,34 @@ def work_order_list(request):
     actor = request.actor
     form = forms.WorkOrderFilterForm(request.GET, actor=actor)
     filters, sort = form.filters(), form.sort_key()
-    page = _cursor_page(lambda cursor: selectors.work_order_list(actor=actor, filters=filters, sort=sort,
-                                                                 cursor=cursor), request)
+    page = _cursor_page(
+        lambda cursor: selectors.work_order_list(actor=actor, filters=filters, sort=sort, cursor=cursor), request
+    )
     now = clock.now()
     for wo in page.items:
         wo.is_overdue = wo.status in (Status.NEW, Status.PLANNED) and bool(wo.scheduled_end) and wo.scheduled_end < now
     is_staff = actor.can("notes.internal")
     current = request.GET.copy()
     current.pop("cursor", None)
-    quick = [{"label": label, "query": query, "active": current.urlencode() == query}
-             for label, query, staff_only in QUICK_FILTERS if is_staff or not staff_only]
-    return _list_response(request, "service/work_order_list.html", {
-        "nav": "work_orders", "form": form, "page": page, "sort": sort, "filtered": bool(filters),
-        "can_create": actor.can("work_orders.create"), "is_staff": is_staff, "quick": quick,
-    })
+    quick = [
+        {"label": label, "query": query, "active": current.urlencode() == query}
+        for label, query, staff_only in QUICK_FILTERS
+        if is_staff or not staff_only
+    ]
+    return _list_response(
+        request,
+        "service/work_order_list.html",
+        {
+            "nav": "work_orders",
+            "form": form,
+            "page": page,
+            "sort": sort,
+            "filtered": bool(filters),
+            "can_create": actor.can("work_orders.create"),
+            "is_staff": is_staff,
+            "quick": quick,
+        },
+    )
 
 
 _OPEN = "status=new&status=planned&status=in_progress&status=on_hold"
@@ -294,8 +321,9 @@ def work_order_edit(request, pk):
         form = forms.WorkOrderEditForm(request.POST, actor=actor, work_order=wo)
         if form.is_valid():
             try:
-                services.work_order_update(actor=actor, work_order_id=wo.pk, data=form.changes(),
-                                           expected_version=form.cleaned_data["version"])
+                services.work_order_update(
+                    actor=actor, work_order_id=wo.pk, data=form.changes(), expected_version=form.cleaned_data["version"]
+                )
             except DomainError as exc:
                 stale = exc.code == ErrorCode.STALE_VERSION
                 _form_error(form, exc)
@@ -306,8 +334,12 @@ def work_order_edit(request, pk):
     else:
         form = forms.WorkOrderEditForm(actor=actor, work_order=wo)
         status = 200
-    return render(request, "service/work_order_edit.html",
-                  {"nav": "work_orders", "wo": wo, "form": form, "stale": stale}, status=status)
+    return render(
+        request,
+        "service/work_order_edit.html",
+        {"nav": "work_orders", "wo": wo, "form": form, "stale": stale},
+        status=status,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,18 +375,35 @@ def _transition_options(actor, wo, facts, bound):
         else:
             form = forms.TransitionForm(
                 initial={"to": t.target, "version": wo.version, "resolution_notes": wo.resolution_notes},
-                auto_id=f"tr-{t.name}-%s")
+                auto_id=f"tr-{t.name}-%s",
+            )
         fixable = {p.field for p in opt.problems} <= set(asks)
-        problems = [{"message": p.message, "anchor": PROBLEM_ANCHORS.get(p.field or ""),
-                     "edit": p.field in ("lead_technician", "scheduled_start") and actor.can("work_orders.plan")}
-                    for p in opt.problems if p.field not in asks]
+        problems = [
+            {
+                "message": p.message,
+                "anchor": PROBLEM_ANCHORS.get(p.field or ""),
+                "edit": p.field in ("lead_technician", "scheduled_start") and actor.can("work_orders.plan"),
+            }
+            for p in opt.problems
+            if p.field not in asks
+        ]
         if "reason" in asks:
             form.fields["reason"].label = REASON_LABELS.get(t.name, "Reason")
             form.fields["reason"].required = t.reason_required
-        result.append({"name": t.name, "target": t.target, "label": label, "style": style, "asks": asks,
-                       "form": form, "problems": problems, "blocked": not fixable,
-                       "folded": t.name in FOLDED_TRANSITIONS,
-                       "confirm": "Cancel this work order?" if t.name == "cancel" else ""})
+        result.append(
+            {
+                "name": t.name,
+                "target": t.target,
+                "label": label,
+                "style": style,
+                "asks": asks,
+                "form": form,
+                "problems": problems,
+                "blocked": not fixable,
+                "folded": t.name in FOLDED_TRANSITIONS,
+                "confirm": "Cancel this work order?" if t.name == "cancel" else "",
+            }
+        )
     return result
 
 
@@ -438,8 +487,11 @@ def _detail_context(request, wo, *, transition_form=None, **bound) -> dict:
     facts = services.work_order_facts(actor, wo)
     is_staff = actor.can("notes.internal")
     editable = wo.status not in (Status.CLOSED, Status.CANCELLED) and wo.billing_status != BillingStatus.INVOICED
-    can_record = (actor.can("work_orders.record") and (actor.can("work_orders.record_any") or facts.actor_is_assigned)
-                  and editable)
+    can_record = (
+        actor.can("work_orders.record")
+        and (actor.can("work_orders.record_any") or facts.actor_is_assigned)
+        and editable
+    )
     can_plan = actor.can("work_orders.plan") and editable
     my_timer = next((e for e in wo.time_entries.all() if e.is_running and e.technician_id == actor.user_id), None)
     tz = wo.site.timezone
@@ -451,8 +503,9 @@ def _detail_context(request, wo, *, transition_form=None, **bound) -> dict:
         usage.quantity_display = _qty(usage.quantity)
     materials = selectors.work_order_materials(work_order=wo) if is_staff else []
     for row in materials:
-        row.update(planned_display=_qty(row["planned"]), used_display=_qty(row["used"]),
-                   missing_display=_qty(row["missing"]))
+        row.update(
+            planned_display=_qty(row["planned"]), used_display=_qty(row["used"]), missing_display=_qty(row["missing"])
+        )
     now_local = forms.site_local(clock.now(), tz)
     item_errors = bound.get("item_errors", {})
     checklist = list(wo.checklist.all())
@@ -465,14 +518,18 @@ def _detail_context(request, wo, *, transition_form=None, **bound) -> dict:
     start, end = forms.site_local(wo.scheduled_start, tz), forms.site_local(wo.scheduled_end, tz)
     same_day = start and end and start.date() == end.date()
     context = {
-        "nav": "work_orders", "wo": wo, "tz": tz, "is_staff": is_staff,
+        "nav": "work_orders",
+        "wo": wo,
+        "tz": tz,
+        "is_staff": is_staff,
         "scheduled_end_text": end.strftime("%H:%M" if same_day else "%a %-d %b %Y %H:%M") if end else "",
         "show_costs": actor.can("work_orders.costs"),
         "options": _transition_options(actor, wo, facts, transition_form),
         "can_edit": actor.can("work_orders.plan") and wo.status not in (Status.CLOSED, Status.CANCELLED),
-        "can_record": can_record, "can_plan": can_plan,
-        "can_note": actor.role in ("client_user", "requester", "accountant") or (
-            actor.can("work_orders.record") and (actor.can("work_orders.record_any") or facts.actor_is_assigned)),
+        "can_record": can_record,
+        "can_plan": can_plan,
+        "can_note": actor.role in ("client_user", "requester", "accountant")
+        or (actor.can("work_orders.record") and (actor.can("work_orders.record_any") or facts.actor_is_assigned)),
         "can_attach": editable and (can_record or actor.role in ("client_user", "requester", "accountant")),
         "can_sign": can_record and wo.status in (Status.IN_PROGRESS, Status.ON_HOLD, Status.COMPLETED),
         "can_bill": actor.can("work_orders.billing") and wo.is_billable,
@@ -480,19 +537,25 @@ def _detail_context(request, wo, *, transition_form=None, **bound) -> dict:
         "is_assigned": facts.actor_is_assigned,
         "my_timer": my_timer,
         "timer_allowed": can_record and wo.status in (Status.NEW, Status.PLANNED, Status.IN_PROGRESS),
-        "checklist": checklist, "checklist_done": sum(1 for i in checklist if i.is_answered),
-        "time_kinds": TimeKind.choices, "can_record_any": actor.can("work_orders.record_any"),
-        "request_link": reverse("work_request_detail", args=[wo.request_id]) if wo.request_id and
-        selectors.work_request_queryset(actor=actor).filter(pk=wo.request_id).exists() else None,
+        "checklist": checklist,
+        "checklist_done": sum(1 for i in checklist if i.is_answered),
+        "time_kinds": TimeKind.choices,
+        "can_record_any": actor.can("work_orders.record_any"),
+        "request_link": reverse("work_request_detail", args=[wo.request_id])
+        if wo.request_id and selectors.work_request_queryset(actor=actor).filter(pk=wo.request_id).exists()
+        else None,
         "totals": selectors.work_order_totals(work_order=wo) if is_staff else None,
         "materials": materials,
         "events": events,
         "links": {
-            "client": _maybe_url("client_detail", wo.client_id), "site": _maybe_url("site_detail", wo.site_id),
+            "client": _maybe_url("client_detail", wo.client_id),
+            "site": _maybe_url("site_detail", wo.site_id),
             "equipment": _maybe_url("equipment_detail", wo.equipment_id) if wo.equipment_id else None,
         },
-        "time_form": bound.get("time_form") or forms.TimeEntryForm(
-            actor=actor, work_order=wo, initial={"started_at": now_local - timedelta(hours=1)}, auto_id="time-%s"),
+        "time_form": bound.get("time_form")
+        or forms.TimeEntryForm(
+            actor=actor, work_order=wo, initial={"started_at": now_local - timedelta(hours=1)}, auto_id="time-%s"
+        ),
         "part_form": bound.get("part_form") or forms.PartForm(actor=actor, auto_id="part-%s"),
         "material_form": bound.get("material_form") or forms.PartForm(actor=actor, auto_id="material-%s"),
         "note_form": bound.get("note_form") or forms.NoteForm(actor=actor, auto_id="note-%s"),
@@ -514,8 +577,7 @@ def _sections(request, wo, names, *, status=200, extra=None, **bound):
     context.update(extra or {}, oob=True, sections=names)
     if "item_pk" in context:
         context["item"] = next(i for i in context["checklist"] if i.pk == context["item_pk"])
-    return HttpResponse(render_to_string("service/work_order/_sections.html", context, request=request),
-                        status=status)
+    return HttpResponse(render_to_string("service/work_order/_sections.html", context, request=request), status=status)
 
 
 def _done(request, pk, message: str, names, anchor: str = ""):
@@ -561,8 +623,9 @@ def work_order_transition(request, pk):
                 data = request.POST.copy()
                 data["version"] = str(exc.details.get("current_version", wo.version))
                 form = forms.TransitionForm(data)
-            if exc.code == ErrorCode.NOT_FOUND or (exc.code == ErrorCode.PERMISSION_DENIED
-                                                   and not _may_move(actor, wo)):
+            if exc.code == ErrorCode.NOT_FOUND or (
+                exc.code == ErrorCode.PERMISSION_DENIED and not _may_move(actor, wo)
+            ):
                 raise
             _add_error(form, exc)
         else:
@@ -590,14 +653,14 @@ def work_order_checklist_answer(request, pk, item_pk):
     try:
         if not form.is_valid():
             raise DomainError(ErrorCode.VALIDATION, " ".join(form.errors.get("value", [])), field="value")
-        services.checklist_answer(actor=actor, work_order_id=wo.pk, item_id=item.pk,
-                                  value=form.cleaned_data["value"])
+        services.checklist_answer(actor=actor, work_order_id=wo.pk, item_id=item.pk, value=form.cleaned_data["value"])
     except DomainError as exc:
         _raise_refusal(exc)
         errors = {item.pk: {"message": exc.message, "value": value}}
         if request.htmx:
-            return _sections(request, wo, ["checklist_item", "actions"], status=422, extra={"item_pk": item.pk},
-                             item_errors=errors)
+            return _sections(
+                request, wo, ["checklist_item", "actions"], status=422, extra={"item_pk": item.pk}, item_errors=errors
+            )
         return _detail_page(request, wo, status=422, item_errors=errors)
     if request.htmx:
         fresh = selectors.work_order_get(actor=actor, pk=pk)
@@ -730,8 +793,12 @@ def work_order_note_add(request, pk):
     form = forms.NoteForm(request.POST, actor=actor, auto_id="note-%s")
     if form.is_valid():
         try:
-            services.note_create(actor=actor, work_order_id=wo.pk, body=form.cleaned_data["body"],
-                                 is_client_visible=form.cleaned_data.get("is_client_visible", True))
+            services.note_create(
+                actor=actor,
+                work_order_id=wo.pk,
+                body=form.cleaned_data["body"],
+                is_client_visible=form.cleaned_data.get("is_client_visible", True),
+            )
         except DomainError as exc:
             _form_error(form, exc)
         else:
@@ -747,9 +814,13 @@ def work_order_attachment_add(request, pk):
     form = forms.AttachmentForm(request.POST, request.FILES, actor=actor, auto_id="att-%s")
     if form.is_valid():
         try:
-            services.attachment_add(actor=actor, upload=form.cleaned_data["file"], work_order_id=wo.pk,
-                                    caption=form.cleaned_data["caption"],
-                                    is_client_visible=form.cleaned_data.get("is_client_visible"))
+            services.attachment_add(
+                actor=actor,
+                upload=form.cleaned_data["file"],
+                work_order_id=wo.pk,
+                caption=form.cleaned_data["caption"],
+                is_client_visible=form.cleaned_data.get("is_client_visible"),
+            )
         except DomainError as exc:
             _form_error(form, exc)
         else:
@@ -765,8 +836,12 @@ def work_order_signature(request, pk):
     form = forms.SignatureForm(request.POST, auto_id="sig-%s")
     if form.is_valid():
         try:
-            services.signature_capture(actor=actor, work_order_id=wo.pk, image_png=form.cleaned_data["signature"],
-                                       signed_by_name=form.cleaned_data["signed_by_name"])
+            services.signature_capture(
+                actor=actor,
+                work_order_id=wo.pk,
+                image_png=form.cleaned_data["signature"],
+                signed_by_name=form.cleaned_data["signed_by_name"],
+            )
         except DomainError as exc:
             _form_error(form, exc)
         else:
@@ -782,9 +857,12 @@ def work_order_billing(request, pk):
     form = forms.BillingForm(request.POST, auto_id="bill-%s")
     if form.is_valid():
         try:
-            wo = services.work_order_set_billing(actor=actor, work_order_id=wo.pk,
-                                                 billing_status=form.cleaned_data["billing_status"],
-                                                 reason=form.cleaned_data["reason"])
+            wo = services.work_order_set_billing(
+                actor=actor,
+                work_order_id=wo.pk,
+                billing_status=form.cleaned_data["billing_status"],
+                reason=form.cleaned_data["reason"],
+            )
         except DomainError as exc:
             _form_error(form, exc)
         else:
@@ -828,8 +906,9 @@ def attachment_download(request, pk):
     except FileNotFoundError:
         raise Http404("The file is missing from storage.") from None
     inline = bool(request.GET.get("inline")) and att.is_image
-    return _private(FileResponse(handle, as_attachment=not inline, filename=att.original_name,
-                                 content_type=att.content_type))
+    return _private(
+        FileResponse(handle, as_attachment=not inline, filename=att.original_name, content_type=att.content_type)
+    )
 
 
 @actor_required

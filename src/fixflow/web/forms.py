@@ -132,8 +132,9 @@ class ServiceForm(forms.ModelForm):
 class ListFilterForm(forms.Form):
     """A GET form of list filters; invalid values are ignored instead of failing the page."""
 
-    q = forms.CharField(label=_("Search"), required=False,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Search…")}))
+    q = forms.CharField(
+        label=_("Search"), required=False, widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Search…")})
+    )
 
     def __init__(self, data, *, actor: Actor, **kwargs):
         self.actor = actor
@@ -179,8 +180,9 @@ def plain_decimal(value, min_places: int = 0):
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True,
-                                                                                  "autocomplete": "email"}))
+    username = forms.EmailField(
+        label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -192,35 +194,56 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, label=_("Name"),
-                           help_text=_("What will use it, e.g. “nightly export script”."))
+    name = forms.CharField(
+        max_length=100, label=_("Name"), help_text=_("What will use it, e.g. “nightly export script”.")
+    )
 
 
 # --- settings ------------------------------------------------------------------------------------
 
 
 class OrganizationForm(ServiceForm):
-    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_FIELD_CHOICES,
-                                 help_text=_("Used for dates on documents and for the home pages."))
+    timezone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=TIMEZONE_FIELD_CHOICES,
+        help_text=_("Used for dates on documents and for the home pages."),
+    )
     layout = (("name",), ("currency", "timezone"), ("work_order_prefix", "reopen_window_days"))
 
     class Meta:
         model = Organization
-        fields = ["name", "currency", "timezone", "work_order_prefix", "reopen_window_days",
-                  "requires_four_eyes_review"]
+        fields = [
+            "name",
+            "currency",
+            "timezone",
+            "work_order_prefix",
+            "reopen_window_days",
+            "requires_four_eyes_review",
+        ]
 
 
 class MemberCreateForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"))
-    full_name = forms.CharField(label=_("Full name"), max_length=200, required=False,
-                                help_text=_("Needed when the person has no Fixflow account yet."))
+    full_name = forms.CharField(
+        label=_("Full name"),
+        max_length=200,
+        required=False,
+        help_text=_("Needed when the person has no Fixflow account yet."),
+    )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.TECHNICIAN)
-    client = forms.ModelChoiceField(label=_("Client"), queryset=None, required=False,
-                                    help_text=_("Only for client users: the client whose data they see."))
+    client = forms.ModelChoiceField(
+        label=_("Client"),
+        queryset=None,
+        required=False,
+        help_text=_("Only for client users: the client whose data they see."),
+    )
     password = forms.CharField(
-        label=_("Initial password"), required=False, strip=False,
+        label=_("Initial password"),
+        required=False,
+        strip=False,
         widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 10 characters. Pass it on safely; an existing account keeps its own password."))
+        help_text=_("At least 10 characters. Pass it on safely; an existing account keeps its own password."),
+    )
 
     def __init__(self, *args, actor: Actor, **kwargs):
         from fixflow.customers.models import Client
@@ -242,7 +265,8 @@ class MemberCreateForm(forms.Form):
             else:
                 try:
                     password_validation.validate_password(
-                        password, User(email=email, full_name=data.get("full_name") or ""))
+                        password, User(email=email, full_name=data.get("full_name") or "")
+                    )
                 except ValidationError as exc:
                     self.add_error("password", exc)
         return data
@@ -250,16 +274,22 @@ class MemberCreateForm(forms.Form):
 
 class MemberEditForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
-    client = forms.ModelChoiceField(label=_("Client"), queryset=None, required=False,
-                                    help_text=_("Only for client users: the client whose data they see."))
-    is_active = forms.BooleanField(label=_("Active"), required=False,
-                                   help_text=_("Inactive members cannot sign in to this organization."))
+    client = forms.ModelChoiceField(
+        label=_("Client"),
+        queryset=None,
+        required=False,
+        help_text=_("Only for client users: the client whose data they see."),
+    )
+    is_active = forms.BooleanField(
+        label=_("Active"), required=False, help_text=_("Inactive members cannot sign in to this organization.")
+    )
 
     def __init__(self, *args, actor: Actor, membership: Membership, **kwargs):
         from fixflow.customers.models import Client
 
-        kwargs.setdefault("initial", {"role": membership.role, "client": membership.client_id,
-                                      "is_active": membership.is_active})
+        kwargs.setdefault(
+            "initial", {"role": membership.role, "client": membership.client_id, "is_active": membership.is_active}
+        )
         super().__init__(*args, **kwargs)
         self.fields["client"].queryset = Client.objects.filter(organization_id=actor.organization_id)
         self.fields["client"].empty_label = _("— choose a client —")
@@ -268,25 +298,54 @@ class MemberEditForm(forms.Form):
 class TemplateForm(ServiceForm):
     class Meta:
         model = WorkOrderTemplate
-        fields = ["name", "type", "default_priority", "description", "estimated_duration_minutes", "is_billable",
-                  "requires_equipment", "requires_signature", "is_active"]
+        fields = [
+            "name",
+            "type",
+            "default_priority",
+            "description",
+            "estimated_duration_minutes",
+            "is_billable",
+            "requires_equipment",
+            "requires_signature",
+            "is_active",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
 
 
 class ChecklistItemForm(forms.Form):
-    label = forms.CharField(label=_("Step"), max_length=200, required=False, widget=forms.TextInput(
-        attrs={"placeholder": _("e.g. Check the pressure"), "aria-label": _("Step")}))
-    kind = forms.ChoiceField(label=_("Answer"), choices=ChecklistKind.choices, initial=ChecklistKind.CHECKBOX,
-                             widget=forms.Select(attrs={"aria-label": _("Answer")}))
+    label = forms.CharField(
+        label=_("Step"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Check the pressure"), "aria-label": _("Step")}),
+    )
+    kind = forms.ChoiceField(
+        label=_("Answer"),
+        choices=ChecklistKind.choices,
+        initial=ChecklistKind.CHECKBOX,
+        widget=forms.Select(attrs={"aria-label": _("Answer")}),
+    )
     is_required = forms.BooleanField(label=_("Required"), required=False)
 
 
 class TemplatePartForm(forms.Form):
-    part = forms.ModelChoiceField(label=_("Part"), queryset=None, required=False, empty_label=_("— choose a part —"),
-                                  widget=forms.Select(attrs={"aria-label": _("Part")}))
-    quantity = forms.DecimalField(label=_("Quantity"), required=False, min_value=0, max_digits=12, decimal_places=3,
-                                  widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal",
-                                                                  "aria-label": _("Quantity"), "placeholder": "1"}))
+    part = forms.ModelChoiceField(
+        label=_("Part"),
+        queryset=None,
+        required=False,
+        empty_label=_("— choose a part —"),
+        widget=forms.Select(attrs={"aria-label": _("Part")}),
+    )
+    quantity = forms.DecimalField(
+        label=_("Quantity"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=3,
+        widget=forms.NumberInput(
+            attrs={"step": "any", "inputmode": "decimal", "aria-label": _("Quantity"), "placeholder": "1"}
+        ),
+    )
 
     def __init__(self, *args, actor: Actor, **kwargs):
         from fixflow.inventory.models import Part
@@ -301,9 +360,15 @@ TemplatePartFormSet = forms.formset_factory(TemplatePartForm, extra=1, can_delet
 
 def checklist_data(formset) -> list[dict]:
     """The checklist rows in the order the user gave them; rows without a label are dropped."""
-    return [{"label": f.cleaned_data["label"], "kind": f.cleaned_data.get("kind") or ChecklistKind.CHECKBOX,
-             "is_required": bool(f.cleaned_data.get("is_required"))}
-            for f in formset.ordered_forms if (f.cleaned_data.get("label") or "").strip()]
+    return [
+        {
+            "label": f.cleaned_data["label"],
+            "kind": f.cleaned_data.get("kind") or ChecklistKind.CHECKBOX,
+            "is_required": bool(f.cleaned_data.get("is_required")),
+        }
+        for f in formset.ordered_forms
+        if (f.cleaned_data.get("label") or "").strip()
+    ]
 
 
 def template_parts_data(formset) -> list[dict]:

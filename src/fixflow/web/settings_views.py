@@ -47,11 +47,17 @@ def settings_home(request):
     actor = request.actor
     if not (actor.can("organization.manage") or actor.can("templates.view")):
         require(actor, "organization.manage")
-    return render(request, "web/settings_home.html", {
-        "nav": "settings", "can_admin": actor.can("organization.manage"),
-        "can_templates": actor.can("templates.view"), "can_categories": actor.can("equipment.manage"),
-        "member_count": Membership.objects.filter(organization_id=actor.organization_id, is_active=True).count(),
-    })
+    return render(
+        request,
+        "web/settings_home.html",
+        {
+            "nav": "settings",
+            "can_admin": actor.can("organization.manage"),
+            "can_templates": actor.can("templates.view"),
+            "can_categories": actor.can("equipment.manage"),
+            "member_count": Membership.objects.filter(organization_id=actor.organization_id, is_active=True).count(),
+        },
+    )
 
 
 @actor_required
@@ -59,8 +65,11 @@ def organization_settings(request):
     actor = request.actor
     require(actor, "organization.manage")
     form = OrganizationForm(posted(request), instance=actor.organization, actor=actor)
-    if save_form(request, form, lambda: organization_update(actor=actor, data=form.service_data(),
-                                                                   expected_version=form.expected_version)):
+    if save_form(
+        request,
+        form,
+        lambda: organization_update(actor=actor, data=form.service_data(), expected_version=form.expected_version),
+    ):
         messages.success(request, _("Organization settings saved."))
         return redirect("settings_organization")
     return render_form(request, "web/settings_organization.html", {"nav": "settings", "form": form})
@@ -77,8 +86,11 @@ def member_list(request):
     if role := request.GET.get("role"):
         qs = qs.filter(role=role)
     page = paginate(qs, ordering=["user__full_name"], cursor=request.GET.get("cursor") or None, limit=100)
-    return render(request, "web/member_list.html", {"nav": "settings", "page": page,
-                                                    "roles": Membership._meta.get_field("role").choices})
+    return render(
+        request,
+        "web/member_list.html",
+        {"nav": "settings", "page": page, "roles": Membership._meta.get_field("role").choices},
+    )
 
 
 @actor_required
@@ -89,14 +101,22 @@ def member_create(request):
 
     def save():
         d = form.cleaned_data
-        return membership_create(actor=actor, email=d["email"], full_name=d.get("full_name") or "", role=d["role"],
-                                 client_id=d["client"].pk if d.get("client") else None,
-                                 password=d.get("password") or None)
+        return membership_create(
+            actor=actor,
+            email=d["email"],
+            full_name=d.get("full_name") or "",
+            role=d["role"],
+            client_id=d["client"].pk if d.get("client") else None,
+            password=d.get("password") or None,
+        )
 
     membership = save_form(request, form, save)
     if membership:
-        messages.success(request, _("%(name)s can now sign in as %(role)s.") % {
-            "name": membership.user, "role": membership.get_role_display()})
+        messages.success(
+            request,
+            _("%(name)s can now sign in as %(role)s.")
+            % {"name": membership.user, "role": membership.get_role_display()},
+        )
         return redirect("member_list")
     return render_form(request, "web/member_form.html", {"nav": "settings", "form": form})
 
@@ -105,8 +125,9 @@ def member_create(request):
 def member_edit(request, pk):
     actor = request.actor
     # another organization's membership does not exist here (404), whatever the role; then the role (403)
-    membership = (Membership.objects.select_related("user", "client")
-                  .filter(organization_id=actor.organization_id, pk=pk).first())
+    membership = (
+        Membership.objects.select_related("user", "client").filter(organization_id=actor.organization_id, pk=pk).first()
+    )
     if membership is None:
         raise Http404
     require(actor, "members.manage")
@@ -114,9 +135,13 @@ def member_edit(request, pk):
 
     def save():
         d = form.cleaned_data
-        return membership_update(actor=actor, membership_id=membership.pk, role=d["role"],
-                                 client_id=d["client"].pk if d.get("client") else None,
-                                 is_active=bool(d.get("is_active")))
+        return membership_update(
+            actor=actor,
+            membership_id=membership.pk,
+            role=d["role"],
+            client_id=d["client"].pk if d.get("client") else None,
+            is_active=bool(d.get("is_active")),
+        )
 
     if save_form(request, form, save):
         messages.success(request, _("Changes to %(name)s saved.") % {"name": membership.user})
@@ -131,11 +156,16 @@ def member_edit(request, pk):
 def template_list(request):
     actor = request.actor
     require(actor, "templates.view")
-    templates = (template_queryset(actor=actor).annotate(checklist_count=Count("checklist_items", distinct=True),
-                                                         part_count=Count("parts", distinct=True))
-                 .order_by("-is_active", "name", "id"))
-    return render(request, "web/template_list.html", {"nav": "settings", "templates": templates,
-                                                      "can_manage": actor.can("templates.manage")})
+    templates = (
+        template_queryset(actor=actor)
+        .annotate(checklist_count=Count("checklist_items", distinct=True), part_count=Count("parts", distinct=True))
+        .order_by("-is_active", "name", "id")
+    )
+    return render(
+        request,
+        "web/template_list.html",
+        {"nav": "settings", "templates": templates, "can_manage": actor.can("templates.manage")},
+    )
 
 
 def _template_page(request, *, template=None):
@@ -146,10 +176,12 @@ def _template_page(request, *, template=None):
     form = TemplateForm(data, instance=template, actor=actor)
     checklist_initial = parts_initial = None
     if template is not None:
-        checklist_initial = [{"label": i.label, "kind": i.kind, "is_required": i.is_required}
-                             for i in template.checklist_items.all()]
-        parts_initial = [{"part": p.part_id, "quantity": format(p.quantity.normalize(), "f")}
-                         for p in template.parts.all()]
+        checklist_initial = [
+            {"label": i.label, "kind": i.kind, "is_required": i.is_required} for i in template.checklist_items.all()
+        ]
+        parts_initial = [
+            {"part": p.part_id, "quantity": format(p.quantity.normalize(), "f")} for p in template.parts.all()
+        ]
     checklist = ChecklistFormSet(data, prefix="checklist", initial=checklist_initial)
     parts = TemplatePartFormSet(data, prefix="parts", initial=parts_initial, form_kwargs={"actor": actor})
     errors = {}
@@ -159,8 +191,9 @@ def _template_page(request, *, template=None):
             if template is None:
                 saved = template_create(actor=actor, data=payload)
             else:
-                saved = template_update(actor=actor, pk=template.pk, data=payload,
-                                        expected_version=form.expected_version)
+                saved = template_update(
+                    actor=actor, pk=template.pk, data=payload, expected_version=form.expected_version
+                )
         except DomainError as exc:
             if exc.code in (ErrorCode.NOT_FOUND, ErrorCode.PERMISSION_DENIED):
                 raise
@@ -173,9 +206,18 @@ def _template_page(request, *, template=None):
         else:
             messages.success(request, _("Template %(name)s saved.") % {"name": saved.name})
             return redirect("template_list")
-    return render_form(request, "web/template_form.html", {
-        "nav": "settings", "form": form, "checklist": checklist, "parts": parts, "template": template,
-        "errors": errors})
+    return render_form(
+        request,
+        "web/template_form.html",
+        {
+            "nav": "settings",
+            "form": form,
+            "checklist": checklist,
+            "parts": parts,
+            "template": template,
+            "errors": errors,
+        },
+    )
 
 
 @actor_required
@@ -244,15 +286,26 @@ def _plain(value, *, key: str = "", model=None, names: _Names | None = None) -> 
         return names.clients[value]
     if key == "checklist" and isinstance(value, list):
         return "\n".join(
-            "• " + str(item.get("label", "")) + " · " + str(dict(ChecklistKind.choices).get(item.get("kind"), ""))
-            + (" · " + _("required") if item.get("is_required") else "") for item in value if isinstance(item, dict))
+            "• "
+            + str(item.get("label", ""))
+            + " · "
+            + str(dict(ChecklistKind.choices).get(item.get("kind"), ""))
+            + (" · " + _("required") if item.get("is_required") else "")
+            for item in value
+            if isinstance(item, dict)
+        )
     if key == "parts" and isinstance(value, list):
         part_names = names.parts if names else {}
-        return "\n".join(f"• {item.get('quantity')} × {part_names.get(item.get('part'), item.get('part'))}"
-                         for item in value if isinstance(item, dict))
+        return "\n".join(
+            f"• {item.get('quantity')} × {part_names.get(item.get('part'), item.get('part'))}"
+            for item in value
+            if isinstance(item, dict)
+        )
     if isinstance(value, list):
-        return "\n".join("• " + (" · ".join(str(v) for v in item.values()) if isinstance(item, dict) else str(item))
-                         for item in value)
+        return "\n".join(
+            "• " + (" · ".join(str(v) for v in item.values()) if isinstance(item, dict) else str(item))
+            for item in value
+        )
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     if model is not None:
@@ -282,8 +335,13 @@ def change_diff(record: ChangeRecord, names: _Names | None = None) -> list[tuple
                 label = str(getattr(model._meta.get_field(key), "verbose_name", label))
             except FieldDoesNotExist:
                 pass
-        rows.append((label, _plain(old, key=key, model=model, names=names) if before else "",
-                     _plain(new, key=key, model=model, names=names) if after else ""))
+        rows.append(
+            (
+                label,
+                _plain(old, key=key, model=model, names=names) if before else "",
+                _plain(new, key=key, model=model, names=names) if after else "",
+            )
+        )
     return rows
 
 
@@ -313,6 +371,13 @@ def change_history(request):
         record.type_label = _type_label(record.object_type)
         record.diff = change_diff(record, names)
         record.url = _object_url(record)
-    return render(request, "web/change_history.html", {
-        "nav": "settings", "page": page, "types": [(t, _type_label(t)) for t in types],
-        "current_type": request.GET.get("type", "")})
+    return render(
+        request,
+        "web/change_history.html",
+        {
+            "nav": "settings",
+            "page": page,
+            "types": [(t, _type_label(t)) for t in types],
+            "current_type": request.GET.get("type", ""),
+        },
+    )

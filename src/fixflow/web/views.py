@@ -54,8 +54,9 @@ def home(request):
         context.update(service_selectors.dispatcher_home(actor=actor))
         template = "web/home_dispatcher.html"
     elif actor.role == Role.TECHNICIAN:
-        context.update(service_selectors.technician_home(actor=actor, day_start=day_start,
-                                                         day_end=day_start + timedelta(days=1)))
+        context.update(
+            service_selectors.technician_home(actor=actor, day_start=day_start, day_end=day_start + timedelta(days=1))
+        )
         context["today_date"] = today
         template = "web/home_technician.html"
     elif actor.role == Role.ACCOUNTANT:
@@ -65,8 +66,7 @@ def home(request):
         template = "web/home_accountant.html"
     else:
         context["requests"] = service_selectors.work_request_list(actor=actor, limit=20).items
-        context["work_orders"] = service_selectors.work_order_list(actor=actor, filters={"open": True},
-                                                                   limit=20).items
+        context["work_orders"] = service_selectors.work_order_list(actor=actor, filters={"open": True}, limit=20).items
         template = "web/home_requester.html"
     return render(request, template, context)
 
@@ -93,5 +93,4 @@ def api_tokens(request):
         if raw is None:
             status = failed_status(request)
     tokens = ApiToken.objects.filter(organization_id=actor.organization_id, user=actor.user)
-    return render(request, "web/api_tokens.html", {"form": form, "tokens": tokens, "raw_token": raw},
-                  status=status)
+    return render(request, "web/api_tokens.html", {"form": form, "tokens": tokens, "raw_token": raw}, status=status)

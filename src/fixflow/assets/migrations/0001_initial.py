@@ -5,51 +5,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Equipment',
+            name="Equipment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('manufacturer', models.CharField(blank=True, max_length=100, verbose_name='manufacturer')),
-                ('model', models.CharField(blank=True, max_length=100, verbose_name='model')),
-                ('serial_number', models.CharField(blank=True, max_length=100, verbose_name='serial number')),
-                ('install_date', models.DateField(blank=True, null=True, verbose_name='install date')),
-                ('warranty_end', models.DateField(blank=True, null=True, verbose_name='warranty end')),
-                ('criticality', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', max_length=10, verbose_name='criticality')),
-                ('status', models.CharField(choices=[('operational', 'Operational'), ('down', 'Down'), ('retired', 'Retired')], default='operational', max_length=12, verbose_name='status')),
-                ('public_token', models.CharField(default=fixflow.assets.models.new_public_token, editable=False, help_text='Used in the QR code request link.', max_length=32, unique=True, verbose_name='public token')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("manufacturer", models.CharField(blank=True, max_length=100, verbose_name="manufacturer")),
+                ("model", models.CharField(blank=True, max_length=100, verbose_name="model")),
+                ("serial_number", models.CharField(blank=True, max_length=100, verbose_name="serial number")),
+                ("install_date", models.DateField(blank=True, null=True, verbose_name="install date")),
+                ("warranty_end", models.DateField(blank=True, null=True, verbose_name="warranty end")),
+                (
+                    "criticality",
+                    models.CharField(
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High"), ("critical", "Critical")],
+                        default="medium",
+                        max_length=10,
+                        verbose_name="criticality",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("operational", "Operational"), ("down", "Down"), ("retired", "Retired")],
+                        default="operational",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "public_token",
+                    models.CharField(
+                        default=fixflow.assets.models.new_public_token,
+                        editable=False,
+                        help_text="Used in the QR code request link.",
+                        max_length=32,
+                        unique=True,
+                        verbose_name="public token",
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
             ],
             options={
-                'verbose_name': 'equipment',
-                'verbose_name_plural': 'equipment',
-                'ordering': ['name', 'id'],
+                "verbose_name": "equipment",
+                "verbose_name_plural": "equipment",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='EquipmentCategory',
+            name="EquipmentCategory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
             ],
             options={
-                'verbose_name': 'equipment category',
-                'verbose_name_plural': 'equipment categories',
-                'ordering': ['name', 'id'],
+                "verbose_name": "equipment category",
+                "verbose_name_plural": "equipment categories",
+                "ordering": ["name", "id"],
             },
         ),
     ]

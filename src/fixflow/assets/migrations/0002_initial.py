@@ -5,47 +5,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('assets', '0001_initial'),
-        ('core', '0001_initial'),
-        ('customers', '0001_initial'),
+        ("assets", "0001_initial"),
+        ("core", "0001_initial"),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='equipment',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization'),
+            model_name="equipment",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='equipment',
-            name='parent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='assets.equipment', verbose_name='part of'),
+            model_name="equipment",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="children",
+                to="assets.equipment",
+                verbose_name="part of",
+            ),
         ),
         migrations.AddField(
-            model_name='equipment',
-            name='site',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='equipment', to='customers.site', verbose_name='site'),
+            model_name="equipment",
+            name="site",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="equipment",
+                to="customers.site",
+                verbose_name="site",
+            ),
         ),
         migrations.AddField(
-            model_name='equipmentcategory',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization'),
+            model_name="equipmentcategory",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='equipment',
-            name='category',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='equipment', to='assets.equipmentcategory', verbose_name='category'),
+            model_name="equipment",
+            name="category",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="equipment",
+                to="assets.equipmentcategory",
+                verbose_name="category",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='equipmentcategory',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='category_unique_name'),
+            model_name="equipmentcategory",
+            constraint=models.UniqueConstraint(fields=("organization", "name"), name="category_unique_name"),
         ),
         migrations.AddIndex(
-            model_name='equipment',
-            index=models.Index(fields=['organization', 'site', 'name'], name='assets_equi_organiz_119293_idx'),
+            model_name="equipment",
+            index=models.Index(fields=["organization", "site", "name"], name="assets_equi_organiz_119293_idx"),
         ),
     ]

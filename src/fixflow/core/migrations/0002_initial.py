@@ -6,68 +6,96 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
-        ('customers', '0001_initial'),
+        ("core", "0001_initial"),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='membership',
-            name='client',
-            field=models.ForeignKey(blank=True, help_text='Only for client users: the client whose data they see.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='customers.client', verbose_name='client'),
+            model_name="membership",
+            name="client",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Only for client users: the client whose data they see.",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="memberships",
+                to="customers.client",
+                verbose_name="client",
+            ),
         ),
         migrations.AddField(
-            model_name='membership',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL),
+            model_name="membership",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='membership',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization'),
+            model_name="membership",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='idempotencykey',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization'),
+            model_name="idempotencykey",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='changerecord',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization'),
+            model_name="changerecord",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='apitoken',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization'),
+            model_name="apitoken",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='sequence',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization'),
+            model_name="sequence",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'organization'), name='membership_one_per_org'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(fields=("user", "organization"), name="membership_one_per_org"),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'client_user'), ('client__isnull', False)), models.Q(models.Q(('role', 'client_user'), _negated=True), ('client', None)), _connector='OR'), name='membership_client_iff_client_user'),
+            model_name="membership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("role", "client_user"), ("client__isnull", False)),
+                    models.Q(models.Q(("role", "client_user"), _negated=True), ("client", None)),
+                    _connector="OR",
+                ),
+                name="membership_client_iff_client_user",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='idempotencykey',
-            constraint=models.UniqueConstraint(fields=('organization', 'user', 'key'), name='idempotency_unique_key'),
+            model_name="idempotencykey",
+            constraint=models.UniqueConstraint(fields=("organization", "user", "key"), name="idempotency_unique_key"),
         ),
         migrations.AddIndex(
-            model_name='changerecord',
-            index=models.Index(fields=['organization', 'object_type', 'object_id'], name='core_change_organiz_c2b3ef_idx'),
+            model_name="changerecord",
+            index=models.Index(
+                fields=["organization", "object_type", "object_id"], name="core_change_organiz_c2b3ef_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sequence',
-            constraint=models.UniqueConstraint(fields=('organization', 'key'), name='sequence_unique_key'),
+            model_name="sequence",
+            constraint=models.UniqueConstraint(fields=("organization", "key"), name="sequence_unique_key"),
         ),
     ]

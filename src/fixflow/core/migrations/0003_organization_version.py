@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_initial'),
+        ("core", "0002_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='version',
+            model_name="organization",
+            name="version",
             field=models.PositiveIntegerField(default=1, editable=False),
         ),
     ]

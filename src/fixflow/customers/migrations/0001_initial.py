@@ -7,88 +7,158 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Client',
+            name="Client",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('billing_address', models.TextField(blank=True, verbose_name='billing address')),
-                ('vat_id', models.CharField(blank=True, max_length=32, verbose_name='VAT id')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('phone', models.CharField(blank=True, max_length=50, verbose_name='phone')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("billing_address", models.TextField(blank=True, verbose_name="billing address")),
+                ("vat_id", models.CharField(blank=True, max_length=32, verbose_name="VAT id")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("phone", models.CharField(blank=True, max_length=50, verbose_name="phone")),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'client',
-                'ordering': ['name', 'id'],
+                "verbose_name": "client",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('job_title', models.CharField(blank=True, max_length=100, verbose_name='job title')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('phone', models.CharField(blank=True, max_length=50, verbose_name='phone')),
-                ('is_primary', models.BooleanField(default=False, verbose_name='primary contact')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='customers.client', verbose_name='client')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("job_title", models.CharField(blank=True, max_length=100, verbose_name="job title")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("phone", models.CharField(blank=True, max_length=50, verbose_name="phone")),
+                ("is_primary", models.BooleanField(default=False, verbose_name="primary contact")),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="customers.client",
+                        verbose_name="client",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contact',
-                'ordering': ['-is_primary', 'name', 'id'],
+                "verbose_name": "contact",
+                "ordering": ["-is_primary", "name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('address', models.TextField(blank=True, verbose_name='address')),
-                ('timezone', models.CharField(default='Europe/Berlin', help_text='IANA time zone of the site, e.g. Europe/Berlin or America/New_York.', max_length=64, validators=[fixflow.core.models.validate_timezone], verbose_name='time zone')),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)], verbose_name='latitude')),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)], verbose_name='longitude')),
-                ('access_notes', models.TextField(blank=True, help_text='Keys, codes, parking, contacts.', verbose_name='access notes')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sites', to='customers.client', verbose_name='client')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("address", models.TextField(blank=True, verbose_name="address")),
+                (
+                    "timezone",
+                    models.CharField(
+                        default="Europe/Berlin",
+                        help_text="IANA time zone of the site, e.g. Europe/Berlin or America/New_York.",
+                        max_length=64,
+                        validators=[fixflow.core.models.validate_timezone],
+                        verbose_name="time zone",
+                    ),
+                ),
+                (
+                    "latitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-90),
+                            django.core.validators.MaxValueValidator(90),
+                        ],
+                        verbose_name="latitude",
+                    ),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-180),
+                            django.core.validators.MaxValueValidator(180),
+                        ],
+                        verbose_name="longitude",
+                    ),
+                ),
+                (
+                    "access_notes",
+                    models.TextField(
+                        blank=True, help_text="Keys, codes, parking, contacts.", verbose_name="access notes"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sites",
+                        to="customers.client",
+                        verbose_name="client",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'site',
-                'ordering': ['name', 'id'],
+                "verbose_name": "site",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(fields=['organization', 'is_active', 'name'], name='customers_c_organiz_e21725_idx'),
+            model_name="client",
+            index=models.Index(fields=["organization", "is_active", "name"], name="customers_c_organiz_e21725_idx"),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='client_unique_name'),
+            model_name="client",
+            constraint=models.UniqueConstraint(fields=("organization", "name"), name="client_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='site',
-            constraint=models.UniqueConstraint(fields=('client', 'name'), name='site_unique_name_per_client'),
+            model_name="site",
+            constraint=models.UniqueConstraint(fields=("client", "name"), name="site_unique_name_per_client"),
         ),
     ]

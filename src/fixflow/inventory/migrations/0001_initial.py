@@ -6,34 +6,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Part',
+            name="Part",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('sku', models.CharField(max_length=64, verbose_name='SKU')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('unit', models.CharField(default='pc', help_text='pc, m, l, kg…', max_length=20, verbose_name='unit')),
-                ('unit_cost', models.DecimalField(decimal_places=4, default=0, max_digits=12, validators=[django.core.validators.MinValueValidator(0)], verbose_name='unit cost')),
-                ('sale_price', models.DecimalField(decimal_places=4, default=0, max_digits=12, validators=[django.core.validators.MinValueValidator(0)], verbose_name='sale price')),
-                ('barcode', models.CharField(blank=True, max_length=64, verbose_name='barcode')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("sku", models.CharField(max_length=64, verbose_name="SKU")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("unit", models.CharField(default="pc", help_text="pc, m, l, kg…", max_length=20, verbose_name="unit")),
+                (
+                    "unit_cost",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=0,
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="unit cost",
+                    ),
+                ),
+                (
+                    "sale_price",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=0,
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="sale price",
+                    ),
+                ),
+                ("barcode", models.CharField(blank=True, max_length=64, verbose_name="barcode")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'part',
-                'ordering': ['name', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('organization', 'sku'), name='part_unique_sku')],
+                "verbose_name": "part",
+                "ordering": ["name", "id"],
+                "constraints": [models.UniqueConstraint(fields=("organization", "sku"), name="part_unique_sku")],
             },
         ),
     ]

@@ -8,357 +8,1029 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('assets', '0001_initial'),
-        ('core', '0001_initial'),
-        ('customers', '0001_initial'),
-        ('inventory', '0001_initial'),
+        ("assets", "0001_initial"),
+        ("core", "0001_initial"),
+        ("customers", "0001_initial"),
+        ("inventory", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkOrder',
+            name="WorkOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('number', models.CharField(max_length=32, verbose_name='number')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('type', models.CharField(choices=[('corrective', 'Corrective'), ('preventive', 'Preventive'), ('inspection', 'Inspection'), ('installation', 'Installation')], default='corrective', max_length=20, verbose_name='type')),
-                ('priority', models.CharField(choices=[('critical', 'Critical'), ('high', 'High'), ('normal', 'Normal'), ('low', 'Low')], default='normal', max_length=10, verbose_name='priority')),
-                ('scheduled_start', models.DateTimeField(blank=True, null=True, verbose_name='scheduled start')),
-                ('scheduled_end', models.DateTimeField(blank=True, null=True, verbose_name='scheduled end')),
-                ('estimated_duration_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='estimated duration (minutes)')),
-                ('status', models.CharField(choices=[('new', 'New'), ('planned', 'Planned'), ('in_progress', 'In progress'), ('on_hold', 'On hold'), ('completed', 'Completed'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], default='new', editable=False, max_length=12, verbose_name='status')),
-                ('hold_reason', models.CharField(blank=True, choices=[('waiting_for_client', 'Waiting for client'), ('waiting_for_parts', 'Waiting for parts'), ('waiting_for_access', 'Waiting for access'), ('other', 'Other')], max_length=20, verbose_name='hold reason')),
-                ('status_reason', models.TextField(blank=True, help_text='Why it was put on hold, reopened or cancelled.', verbose_name='reason')),
-                ('resolution_notes', models.TextField(blank=True, verbose_name='resolution notes')),
-                ('is_billable', models.BooleanField(default=True, verbose_name='billable')),
-                ('billing_status', models.CharField(choices=[('not_billable', 'Not billable'), ('to_invoice', 'To invoice'), ('invoiced', 'Invoiced'), ('no_charge', 'No charge')], default='not_billable', editable=False, max_length=12, verbose_name='billing status')),
-                ('no_charge_reason', models.TextField(blank=True, verbose_name='no-charge reason')),
-                ('requires_equipment', models.BooleanField(default=True, verbose_name='equipment required')),
-                ('requires_signature', models.BooleanField(default=False, verbose_name='client signature required')),
-                ('reports_equipment_down', models.BooleanField(default=False, help_text='The equipment is out of service until this work is completed.', verbose_name='equipment is down')),
-                ('signature', models.ImageField(blank=True, null=True, upload_to='signatures/%Y/%m/', verbose_name='client signature')),
-                ('signed_by_name', models.CharField(blank=True, max_length=200, verbose_name='signed by')),
-                ('signed_at', models.DateTimeField(blank=True, null=True, verbose_name='signed at')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started at')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='work_orders', to='customers.client', verbose_name='client')),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('equipment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='work_orders', to='assets.equipment', verbose_name='equipment')),
-                ('follow_up_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='follow_ups', to='service.workorder', verbose_name='follow-up of')),
-                ('lead_technician', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='lead_work_orders', to=settings.AUTH_USER_MODEL, verbose_name='lead technician')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='work_orders', to='customers.site', verbose_name='site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("number", models.CharField(max_length=32, verbose_name="number")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("corrective", "Corrective"),
+                            ("preventive", "Preventive"),
+                            ("inspection", "Inspection"),
+                            ("installation", "Installation"),
+                        ],
+                        default="corrective",
+                        max_length=20,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("critical", "Critical"), ("high", "High"), ("normal", "Normal"), ("low", "Low")],
+                        default="normal",
+                        max_length=10,
+                        verbose_name="priority",
+                    ),
+                ),
+                ("scheduled_start", models.DateTimeField(blank=True, null=True, verbose_name="scheduled start")),
+                ("scheduled_end", models.DateTimeField(blank=True, null=True, verbose_name="scheduled end")),
+                (
+                    "estimated_duration_minutes",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="estimated duration (minutes)"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("planned", "Planned"),
+                            ("in_progress", "In progress"),
+                            ("on_hold", "On hold"),
+                            ("completed", "Completed"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="new",
+                        editable=False,
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "hold_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("waiting_for_client", "Waiting for client"),
+                            ("waiting_for_parts", "Waiting for parts"),
+                            ("waiting_for_access", "Waiting for access"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                        verbose_name="hold reason",
+                    ),
+                ),
+                (
+                    "status_reason",
+                    models.TextField(
+                        blank=True, help_text="Why it was put on hold, reopened or cancelled.", verbose_name="reason"
+                    ),
+                ),
+                ("resolution_notes", models.TextField(blank=True, verbose_name="resolution notes")),
+                ("is_billable", models.BooleanField(default=True, verbose_name="billable")),
+                (
+                    "billing_status",
+                    models.CharField(
+                        choices=[
+                            ("not_billable", "Not billable"),
+                            ("to_invoice", "To invoice"),
+                            ("invoiced", "Invoiced"),
+                            ("no_charge", "No charge"),
+                        ],
+                        default="not_billable",
+                        editable=False,
+                        max_length=12,
+                        verbose_name="billing status",
+                    ),
+                ),
+                ("no_charge_reason", models.TextField(blank=True, verbose_name="no-charge reason")),
+                ("requires_equipment", models.BooleanField(default=True, verbose_name="equipment required")),
+                ("requires_signature", models.BooleanField(default=False, verbose_name="client signature required")),
+                (
+                    "reports_equipment_down",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The equipment is out of service until this work is completed.",
+                        verbose_name="equipment is down",
+                    ),
+                ),
+                (
+                    "signature",
+                    models.ImageField(
+                        blank=True, null=True, upload_to="signatures/%Y/%m/", verbose_name="client signature"
+                    ),
+                ),
+                ("signed_by_name", models.CharField(blank=True, max_length=200, verbose_name="signed by")),
+                ("signed_at", models.DateTimeField(blank=True, null=True, verbose_name="signed at")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started at")),
+                ("completed_at", models.DateTimeField(blank=True, null=True, verbose_name="completed at")),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="closed at")),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled at")),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_orders",
+                        to="customers.client",
+                        verbose_name="client",
+                    ),
+                ),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "completed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "equipment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_orders",
+                        to="assets.equipment",
+                        verbose_name="equipment",
+                    ),
+                ),
+                (
+                    "follow_up_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="follow_ups",
+                        to="service.workorder",
+                        verbose_name="follow-up of",
+                    ),
+                ),
+                (
+                    "lead_technician",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lead_work_orders",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="lead technician",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_orders",
+                        to="customers.site",
+                        verbose_name="site",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work order',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "work order",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PlannedMaterial',
+            name="PlannedMaterial",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('description', models.CharField(blank=True, max_length=200, verbose_name='description')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=12, validators=[django.core.validators.MinValueValidator(0)], verbose_name='quantity')),
-                ('unit', models.CharField(default='pc', max_length=20, verbose_name='unit')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('part', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='inventory.part')),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='planned_materials', to='service.workorder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("description", models.CharField(blank=True, max_length=200, verbose_name="description")),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        decimal_places=3,
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="quantity",
+                    ),
+                ),
+                ("unit", models.CharField(default="pc", max_length=20, verbose_name="unit")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "part",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="inventory.part",
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="planned_materials",
+                        to="service.workorder",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='PartUsage',
+            name="PartUsage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('description', models.CharField(max_length=200, verbose_name='description')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=12, validators=[django.core.validators.MinValueValidator(0)], verbose_name='quantity')),
-                ('unit', models.CharField(default='pc', max_length=20, verbose_name='unit')),
-                ('unit_cost', models.DecimalField(decimal_places=4, default=0, max_digits=12, verbose_name='unit cost')),
-                ('unit_price', models.DecimalField(decimal_places=4, default=0, max_digits=12, verbose_name='unit price')),
-                ('is_billable', models.BooleanField(default=True, verbose_name='billable')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('part', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='inventory.part')),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='part_usages', to='service.workorder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("description", models.CharField(max_length=200, verbose_name="description")),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        decimal_places=3,
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="quantity",
+                    ),
+                ),
+                ("unit", models.CharField(default="pc", max_length=20, verbose_name="unit")),
+                (
+                    "unit_cost",
+                    models.DecimalField(decimal_places=4, default=0, max_digits=12, verbose_name="unit cost"),
+                ),
+                (
+                    "unit_price",
+                    models.DecimalField(decimal_places=4, default=0, max_digits=12, verbose_name="unit price"),
+                ),
+                ("is_billable", models.BooleanField(default=True, verbose_name="billable")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "part",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="inventory.part",
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="part_usages", to="service.workorder"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'part usage',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "part usage",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistAnswer',
+            name="ChecklistAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('label', models.CharField(max_length=200, verbose_name='label')),
-                ('kind', models.CharField(choices=[('checkbox', 'Checkbox'), ('number', 'Number'), ('text', 'Text'), ('pass_fail', 'Pass / fail')], default='checkbox', max_length=10, verbose_name='kind')),
-                ('is_required', models.BooleanField(default=False, verbose_name='required')),
-                ('value', models.CharField(blank=True, max_length=500, verbose_name='answer')),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('answered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist', to='service.workorder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("label", models.CharField(max_length=200, verbose_name="label")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("checkbox", "Checkbox"),
+                            ("number", "Number"),
+                            ("text", "Text"),
+                            ("pass_fail", "Pass / fail"),
+                        ],
+                        default="checkbox",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("is_required", models.BooleanField(default=False, verbose_name="required")),
+                ("value", models.CharField(blank=True, max_length=500, verbose_name="answer")),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "answered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="checklist", to="service.workorder"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkOrderHelper',
+            name="WorkOrderHelper",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='helper_links', to='service.workorder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="helper_links", to="service.workorder"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='workorder',
-            name='helpers',
-            field=models.ManyToManyField(blank=True, related_name='helper_work_orders', through='service.WorkOrderHelper', to=settings.AUTH_USER_MODEL, verbose_name='helpers'),
+            model_name="workorder",
+            name="helpers",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="helper_work_orders",
+                through="service.WorkOrderHelper",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="helpers",
+            ),
         ),
         migrations.CreateModel(
-            name='WorkOrderNote',
+            name="WorkOrderNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(verbose_name='note')),
-                ('is_client_visible', models.BooleanField(default=False, verbose_name='visible to the client')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='service.workorder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("body", models.TextField(verbose_name="note")),
+                ("is_client_visible", models.BooleanField(default=False, verbose_name="visible to the client")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="notes", to="service.workorder"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkOrderTemplate',
+            name="WorkOrderTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('type', models.CharField(choices=[('corrective', 'Corrective'), ('preventive', 'Preventive'), ('inspection', 'Inspection'), ('installation', 'Installation')], default='corrective', max_length=20, verbose_name='type')),
-                ('default_priority', models.CharField(choices=[('critical', 'Critical'), ('high', 'High'), ('normal', 'Normal'), ('low', 'Low')], default='normal', max_length=10, verbose_name='default priority')),
-                ('description', models.TextField(blank=True, verbose_name='instructions')),
-                ('estimated_duration_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='estimated duration (minutes)')),
-                ('is_billable', models.BooleanField(default=True, verbose_name='billable by default')),
-                ('requires_equipment', models.BooleanField(default=True, help_text='Untick for site-level work that is not done on one piece of equipment.', verbose_name='equipment required')),
-                ('requires_signature', models.BooleanField(default=False, verbose_name='client signature required')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("corrective", "Corrective"),
+                            ("preventive", "Preventive"),
+                            ("inspection", "Inspection"),
+                            ("installation", "Installation"),
+                        ],
+                        default="corrective",
+                        max_length=20,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "default_priority",
+                    models.CharField(
+                        choices=[("critical", "Critical"), ("high", "High"), ("normal", "Normal"), ("low", "Low")],
+                        default="normal",
+                        max_length=10,
+                        verbose_name="default priority",
+                    ),
+                ),
+                ("description", models.TextField(blank=True, verbose_name="instructions")),
+                (
+                    "estimated_duration_minutes",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="estimated duration (minutes)"),
+                ),
+                ("is_billable", models.BooleanField(default=True, verbose_name="billable by default")),
+                (
+                    "requires_equipment",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Untick for site-level work that is not done on one piece of equipment.",
+                        verbose_name="equipment required",
+                    ),
+                ),
+                ("requires_signature", models.BooleanField(default=False, verbose_name="client signature required")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work order template',
-                'ordering': ['name', 'id'],
+                "verbose_name": "work order template",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.AddField(
-            model_name='workorder',
-            name='template',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='work_orders', to='service.workordertemplate', verbose_name='template'),
+            model_name="workorder",
+            name="template",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="work_orders",
+                to="service.workordertemplate",
+                verbose_name="template",
+            ),
         ),
         migrations.CreateModel(
-            name='TemplatePart',
+            name="TemplatePart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=12, validators=[django.core.validators.MinValueValidator(0)])),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('part', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='inventory.part')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='service.workordertemplate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        decimal_places=3, max_digits=12, validators=[django.core.validators.MinValueValidator(0)]
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "part",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="inventory.part"
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parts",
+                        to="service.workordertemplate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='TemplateChecklistItem',
+            name="TemplateChecklistItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('label', models.CharField(max_length=200, verbose_name='label')),
-                ('kind', models.CharField(choices=[('checkbox', 'Checkbox'), ('number', 'Number'), ('text', 'Text'), ('pass_fail', 'Pass / fail')], default='checkbox', max_length=10, verbose_name='kind')),
-                ('is_required', models.BooleanField(default=False, verbose_name='required')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist_items', to='service.workordertemplate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("label", models.CharField(max_length=200, verbose_name="label")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("checkbox", "Checkbox"),
+                            ("number", "Number"),
+                            ("text", "Text"),
+                            ("pass_fail", "Pass / fail"),
+                        ],
+                        default="checkbox",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("is_required", models.BooleanField(default=False, verbose_name="required")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checklist_items",
+                        to="service.workordertemplate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkRequest',
+            name="WorkRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source', models.CharField(choices=[('web', 'Web form'), ('api', 'API'), ('portal', 'Client portal'), ('qr', 'QR code'), ('email', 'E-mail')], default='web', max_length=10, verbose_name='source')),
-                ('requester_name', models.CharField(blank=True, max_length=200, verbose_name='requester name')),
-                ('requester_email', models.EmailField(blank=True, max_length=254, verbose_name='requester e-mail')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('suggested_priority', models.CharField(choices=[('critical', 'Critical'), ('high', 'High'), ('normal', 'Normal'), ('low', 'Low')], default='normal', max_length=10, verbose_name='suggested priority')),
-                ('status', models.CharField(choices=[('new', 'New'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('duplicate', 'Duplicate')], default='new', max_length=10, verbose_name='status')),
-                ('rejection_reason', models.TextField(blank=True, verbose_name='rejection reason')),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.client', verbose_name='client')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='service.workrequest', verbose_name='duplicate of')),
-                ('equipment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='assets.equipment', verbose_name='equipment')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('requester', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.site', verbose_name='site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("web", "Web form"),
+                            ("api", "API"),
+                            ("portal", "Client portal"),
+                            ("qr", "QR code"),
+                            ("email", "E-mail"),
+                        ],
+                        default="web",
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                ),
+                ("requester_name", models.CharField(blank=True, max_length=200, verbose_name="requester name")),
+                ("requester_email", models.EmailField(blank=True, max_length=254, verbose_name="requester e-mail")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "suggested_priority",
+                    models.CharField(
+                        choices=[("critical", "Critical"), ("high", "High"), ("normal", "Normal"), ("low", "Low")],
+                        default="normal",
+                        max_length=10,
+                        verbose_name="suggested priority",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("accepted", "Accepted"),
+                            ("rejected", "Rejected"),
+                            ("duplicate", "Duplicate"),
+                        ],
+                        default="new",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("rejection_reason", models.TextField(blank=True, verbose_name="rejection reason")),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.client",
+                        verbose_name="client",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="service.workrequest",
+                        verbose_name="duplicate of",
+                    ),
+                ),
+                (
+                    "equipment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="assets.equipment",
+                        verbose_name="equipment",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.site",
+                        verbose_name="site",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work request',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "work request",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='workorder',
-            name='request',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='work_order', to='service.workrequest', verbose_name='from request'),
+            model_name="workorder",
+            name="request",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="work_order",
+                to="service.workrequest",
+                verbose_name="from request",
+            ),
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=255, upload_to=fixflow.service.models.attachment_path)),
-                ('thumbnail', models.ImageField(blank=True, max_length=255, null=True, upload_to=fixflow.service.models.attachment_path)),
-                ('original_name', models.CharField(max_length=255, verbose_name='file name')),
-                ('content_type', models.CharField(max_length=100)),
-                ('size_bytes', models.PositiveBigIntegerField()),
-                ('caption', models.CharField(blank=True, max_length=200, verbose_name='caption')),
-                ('is_client_visible', models.BooleanField(default=False, verbose_name='visible to the client')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('work_order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='service.workorder')),
-                ('work_request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='service.workrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file", models.FileField(max_length=255, upload_to=fixflow.service.models.attachment_path)),
+                (
+                    "thumbnail",
+                    models.ImageField(
+                        blank=True, max_length=255, null=True, upload_to=fixflow.service.models.attachment_path
+                    ),
+                ),
+                ("original_name", models.CharField(max_length=255, verbose_name="file name")),
+                ("content_type", models.CharField(max_length=100)),
+                ("size_bytes", models.PositiveBigIntegerField()),
+                ("caption", models.CharField(blank=True, max_length=200, verbose_name="caption")),
+                ("is_client_visible", models.BooleanField(default=False, verbose_name="visible to the client")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="service.workorder",
+                    ),
+                ),
+                (
+                    "work_request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="service.workrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TimeEntry',
+            name="TimeEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('labour', 'Labour'), ('travel', 'Travel')], default='labour', max_length=10, verbose_name='kind')),
-                ('started_at', models.DateTimeField(verbose_name='start')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='end')),
-                ('duration_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='duration (minutes)')),
-                ('is_billable', models.BooleanField(default=True, verbose_name='billable')),
-                ('note', models.CharField(blank=True, max_length=500, verbose_name='note')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('technician', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='time_entries', to=settings.AUTH_USER_MODEL)),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='time_entries', to='service.workorder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("labour", "Labour"), ("travel", "Travel")],
+                        default="labour",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(verbose_name="start")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="end")),
+                (
+                    "duration_minutes",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="duration (minutes)"),
+                ),
+                ("is_billable", models.BooleanField(default=True, verbose_name="billable")),
+                ("note", models.CharField(blank=True, max_length=500, verbose_name="note")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "technician",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="time_entries",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="time_entries", to="service.workorder"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'time entry',
-                'verbose_name_plural': 'time entries',
-                'ordering': ['started_at', 'id'],
-                'indexes': [models.Index(fields=['organization', 'technician', 'started_at'], name='service_tim_organiz_095ebc_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('ended_at', None)), fields=('work_order', 'technician'), name='one_running_timer_per_technician_and_work_order'), models.CheckConstraint(condition=models.Q(('ended_at', None), ('ended_at__gte', models.F('started_at')), _connector='OR'), name='time_entry_ends_after_start')],
+                "verbose_name": "time entry",
+                "verbose_name_plural": "time entries",
+                "ordering": ["started_at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "technician", "started_at"], name="service_tim_organiz_095ebc_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("ended_at", None)),
+                        fields=("work_order", "technician"),
+                        name="one_running_timer_per_technician_and_work_order",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("ended_at", None), ("ended_at__gte", models.F("started_at")), _connector="OR"
+                        ),
+                        name="time_entry_ends_after_start",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WorkOrderEvent',
+            name="WorkOrderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('created', 'Created'), ('transition', 'Status changed'), ('updated', 'Details changed'), ('assigned', 'Assignment changed'), ('scheduled', 'Schedule changed'), ('checklist', 'Checklist answered'), ('time', 'Time recorded'), ('time_removed', 'Time removed'), ('part', 'Part used'), ('part_removed', 'Part removed'), ('material', 'Planned materials changed'), ('note', 'Note added'), ('attachment', 'Attachment added'), ('signature', 'Signed by client'), ('billing', 'Billing status changed'), ('follow_up', 'Follow-up created')], max_length=20)),
-                ('from_status', models.CharField(blank=True, choices=[('new', 'New'), ('planned', 'Planned'), ('in_progress', 'In progress'), ('on_hold', 'On hold'), ('completed', 'Completed'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], max_length=12)),
-                ('to_status', models.CharField(blank=True, choices=[('new', 'New'), ('planned', 'Planned'), ('in_progress', 'In progress'), ('on_hold', 'On hold'), ('completed', 'Completed'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], max_length=12)),
-                ('reason', models.TextField(blank=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('occurred_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField()),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('work_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='service.workorder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("transition", "Status changed"),
+                            ("updated", "Details changed"),
+                            ("assigned", "Assignment changed"),
+                            ("scheduled", "Schedule changed"),
+                            ("checklist", "Checklist answered"),
+                            ("time", "Time recorded"),
+                            ("time_removed", "Time removed"),
+                            ("part", "Part used"),
+                            ("part_removed", "Part removed"),
+                            ("material", "Planned materials changed"),
+                            ("note", "Note added"),
+                            ("attachment", "Attachment added"),
+                            ("signature", "Signed by client"),
+                            ("billing", "Billing status changed"),
+                            ("follow_up", "Follow-up created"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new", "New"),
+                            ("planned", "Planned"),
+                            ("in_progress", "In progress"),
+                            ("on_hold", "On hold"),
+                            ("completed", "Completed"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new", "New"),
+                            ("planned", "Planned"),
+                            ("in_progress", "In progress"),
+                            ("on_hold", "On hold"),
+                            ("completed", "Completed"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("occurred_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="service.workorder"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['recorded_at', 'id'],
-                'indexes': [models.Index(fields=['work_order', 'recorded_at', 'id'], name='service_wor_work_or_f5317c_idx')],
+                "ordering": ["recorded_at", "id"],
+                "indexes": [
+                    models.Index(fields=["work_order", "recorded_at", "id"], name="service_wor_work_or_f5317c_idx")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='workorderhelper',
-            constraint=models.UniqueConstraint(fields=('work_order', 'user'), name='helper_once_per_work_order'),
+            model_name="workorderhelper",
+            constraint=models.UniqueConstraint(fields=("work_order", "user"), name="helper_once_per_work_order"),
         ),
         migrations.AddConstraint(
-            model_name='workordertemplate',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='template_unique_name'),
+            model_name="workordertemplate",
+            constraint=models.UniqueConstraint(fields=("organization", "name"), name="template_unique_name"),
         ),
         migrations.AddIndex(
-            model_name='workrequest',
-            index=models.Index(fields=['organization', 'status', '-created_at'], name='service_wor_organiz_f7c6bb_idx'),
+            model_name="workrequest",
+            index=models.Index(fields=["organization", "status", "-created_at"], name="service_wor_organiz_f7c6bb_idx"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['organization', 'scheduled_start', 'id'], name='wo_org_sched'),
+            model_name="workorder",
+            index=models.Index(fields=["organization", "scheduled_start", "id"], name="wo_org_sched"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['organization', 'status', 'scheduled_start', 'id'], name='wo_org_status_sched'),
+            model_name="workorder",
+            index=models.Index(fields=["organization", "status", "scheduled_start", "id"], name="wo_org_status_sched"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['organization', 'lead_technician', 'status', 'scheduled_start', 'id'], name='wo_org_tech_status_sched'),
+            model_name="workorder",
+            index=models.Index(
+                fields=["organization", "lead_technician", "status", "scheduled_start", "id"],
+                name="wo_org_tech_status_sched",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['organization', 'status', 'priority', 'scheduled_start', 'id'], name='wo_org_status_prio_sched'),
+            model_name="workorder",
+            index=models.Index(
+                fields=["organization", "status", "priority", "scheduled_start", "id"], name="wo_org_status_prio_sched"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['organization', '-created_at', '-id'], name='wo_org_created'),
+            model_name="workorder",
+            index=models.Index(fields=["organization", "-created_at", "-id"], name="wo_org_created"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['organization', 'billing_status', 'closed_at'], name='wo_org_billing'),
+            model_name="workorder",
+            index=models.Index(fields=["organization", "billing_status", "closed_at"], name="wo_org_billing"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['equipment', '-created_at'], name='wo_equipment_history'),
+            model_name="workorder",
+            index=models.Index(fields=["equipment", "-created_at"], name="wo_equipment_history"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['client', '-created_at'], name='wo_client_recent'),
+            model_name="workorder",
+            index=models.Index(fields=["client", "-created_at"], name="wo_client_recent"),
         ),
         migrations.AddConstraint(
-            model_name='workorder',
-            constraint=models.UniqueConstraint(fields=('organization', 'number'), name='work_order_unique_number'),
+            model_name="workorder",
+            constraint=models.UniqueConstraint(fields=("organization", "number"), name="work_order_unique_number"),
         ),
         migrations.AddConstraint(
-            model_name='workorder',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('billing_status', 'no_charge'), _negated=True), models.Q(('no_charge_reason', ''), _negated=True), _connector='OR'), name='work_order_no_charge_needs_reason'),
+            model_name="workorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("billing_status", "no_charge"), _negated=True),
+                    models.Q(("no_charge_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="work_order_no_charge_needs_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attachment',
-            constraint=models.CheckConstraint(condition=models.Q(('work_order__isnull', False), ('work_request__isnull', False), _connector='OR'), name='attachment_has_owner'),
+            model_name="attachment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("work_order__isnull", False), ("work_request__isnull", False), _connector="OR"),
+                name="attachment_has_owner",
+            ),
         ),
     ]

@@ -9,10 +9,26 @@ from django.utils.html import format_html
 register = template.Library()
 
 STATUS_TONES = {
-    "new": "info", "planned": "info", "in_progress": "active", "on_hold": "warn", "completed": "ok",
-    "closed": "muted", "cancelled": "muted", "accepted": "ok", "rejected": "muted", "duplicate": "muted",
-    "operational": "ok", "down": "danger", "retired": "muted", "to_invoice": "warn", "invoiced": "ok",
-    "no_charge": "muted", "not_billable": "muted", "critical": "danger", "high": "warn", "normal": "info",
+    "new": "info",
+    "planned": "info",
+    "in_progress": "active",
+    "on_hold": "warn",
+    "completed": "ok",
+    "closed": "muted",
+    "cancelled": "muted",
+    "accepted": "ok",
+    "rejected": "muted",
+    "duplicate": "muted",
+    "operational": "ok",
+    "down": "danger",
+    "retired": "muted",
+    "to_invoice": "warn",
+    "invoiced": "ok",
+    "no_charge": "muted",
+    "not_billable": "muted",
+    "critical": "danger",
+    "high": "warn",
+    "normal": "info",
     "low": "muted",
 }
 
@@ -21,8 +37,12 @@ STATUS_TONES = {
 def badge(value, label=None):
     """A coloured pill for a status, priority or other choice value."""
     value = str(value or "")
-    return format_html('<span class="badge badge-{}" data-value="{}">{}</span>', STATUS_TONES.get(value, "info"),
-                       value, label or value.replace("_", " ").capitalize())
+    return format_html(
+        '<span class="badge badge-{}" data-value="{}">{}</span>',
+        STATUS_TONES.get(value, "info"),
+        value,
+        label or value.replace("_", " ").capitalize(),
+    )
 
 
 @register.filter
