@@ -8,4 +8,6 @@ import os
 import tempfile
 
 os.environ.setdefault("FIXFLOW_HTTPS", "0")
+# pytest-django creates and drops the test database; a connection pool would hold connections to it.
+os.environ.setdefault("FIXFLOW_DB_POOL", "0")
 os.environ.setdefault("FIXFLOW_DATA_DIR", os.path.join(tempfile.gettempdir(), "fixflow-tests"))

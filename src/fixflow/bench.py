@@ -72,14 +72,36 @@ STATUSES = {
 STATUS_CODES = list(STATUSES)
 PRIORITIES = {"normal": 60, "high": 20, "low": 12, "critical": 8}
 TYPES = {"corrective": 50, "preventive": 35, "inspection": 12, "installation": 3}
-FROM_STATUS = {"planned": "new", "in_progress": "planned", "on_hold": "in_progress", "completed": "in_progress",
-               "closed": "completed", "cancelled": "new"}
-TITLES = ["Quarterly AHU service", "Annual boiler inspection", "Lift safety inspection", "Chiller seasonal maintenance",
-          "Fire safety walk-through", "Pump leaking at mechanical seal", "Boiler lockout – ignition failure",
-          "Filter pressure alarm", "Lift door does not close", "Fire panel fault on detector loop",
-          "Generator failed weekly test run", "Breaker trips on distribution board", "Compressor short-cycling",
-          "Low system pressure", "Rooms too warm – AHU not cooling", "Emergency light test", "UPS battery alarm",
-          "Sprinkler pump weekly test failed", "Noisy pump bearing", "Replace 3-way valve on heating circuit"]
+FROM_STATUS = {
+    "planned": "new",
+    "in_progress": "planned",
+    "on_hold": "in_progress",
+    "completed": "in_progress",
+    "closed": "completed",
+    "cancelled": "new",
+}
+TITLES = [
+    "Quarterly AHU service",
+    "Annual boiler inspection",
+    "Lift safety inspection",
+    "Chiller seasonal maintenance",
+    "Fire safety walk-through",
+    "Pump leaking at mechanical seal",
+    "Boiler lockout – ignition failure",
+    "Filter pressure alarm",
+    "Lift door does not close",
+    "Fire panel fault on detector loop",
+    "Generator failed weekly test run",
+    "Breaker trips on distribution board",
+    "Compressor short-cycling",
+    "Low system pressure",
+    "Rooms too warm – AHU not cooling",
+    "Emergency light test",
+    "UPS battery alarm",
+    "Sprinkler pump weekly test failed",
+    "Noisy pump bearing",
+    "Replace 3-way valve on heating circuit",
+]
 HOLD_REASONS = ["waiting_for_parts", "waiting_for_client", "waiting_for_access", "other"]
 OPERATIONS = ("list", "detail", "create", "transition", "html_list")
 
@@ -178,31 +200,76 @@ def _reference_data(rng: random.Random):
     from fixflow.core.models import Membership, Organization, User
     from fixflow.customers.models import Client, Site
 
-    org = Organization.objects.create(name=BENCH_ORG_NAME, currency="EUR", timezone="Europe/Berlin",
-                                      work_order_prefix=PREFIX)
+    org = Organization.objects.create(
+        name=BENCH_ORG_NAME, currency="EUR", timezone="Europe/Berlin", work_order_prefix=PREFIX
+    )
     password = make_password(PASSWORD)
     people = [("admin", "Bench Admin", Role.ADMIN), ("dispatcher", "Bench Dispatcher", Role.DISPATCHER)] + [
-        (f"tech{i:02d}", f"Bench Technician {i:02d}", Role.TECHNICIAN) for i in range(1, TECHNICIANS + 1)]
+        (f"tech{i:02d}", f"Bench Technician {i:02d}", Role.TECHNICIAN) for i in range(1, TECHNICIANS + 1)
+    ]
     User.objects.filter(email__endswith="@" + EMAIL_DOMAIN).delete()  # leftovers of an interrupted run
-    users = User.objects.bulk_create([User(email=f"{local}@{EMAIL_DOMAIN}", full_name=name, password=password)
-                                      for local, name, _role in people])
-    Membership.objects.bulk_create([Membership(organization=org, user=u, role=role)
-                                    for u, (_l, _n, role) in zip(users, people, strict=True)])
-    categories = EquipmentCategory.objects.bulk_create([EquipmentCategory(organization=org, name=name) for name in (
-        "Boilers", "Chillers", "AHUs", "Pumps", "Lifts", "Fire safety", "Electrical")])
-    clients = Client.objects.bulk_create([Client(organization=org, name=f"Client {i:03d}", vat_id=f"DE{300000000 + i}",
-                                                 billing_address=f"Street {i}\n{10000 + i} City")
-                                          for i in range(1, CLIENTS + 1)])
-    sites = Site.objects.bulk_create([
-        Site(organization=org, client=c, name=f"Site {c.pk}-{j}", address=f"Road {j}",
-             timezone="America/New_York" if (i * SITES_PER_CLIENT + j) % 10 == 0 else "Europe/Berlin")
-        for i, c in enumerate(clients) for j in range(1, SITES_PER_CLIENT + 1)])
-    units = Equipment.objects.bulk_create([
-        Equipment(organization=org, site=s, category=rng.choice(categories), name=f"Unit {s.pk}-{k}",
-                  public_token=f"bench{s.pk}x{k}") for s in sites for k in range(1, EQUIPMENT_PER_SITE)])
-    Equipment.objects.bulk_create([   # one part of a larger unit per site: a small hierarchy
-        Equipment(organization=org, site_id=u.site_id, parent=u, category=u.category, name=f"Pump of {u.name}",
-                  public_token=f"bench{u.pk}p") for u in units[::EQUIPMENT_PER_SITE - 1]])
+    users = User.objects.bulk_create(
+        [User(email=f"{local}@{EMAIL_DOMAIN}", full_name=name, password=password) for local, name, _role in people]
+    )
+    Membership.objects.bulk_create(
+        [Membership(organization=org, user=u, role=role) for u, (_l, _n, role) in zip(users, people, strict=True)]
+    )
+    categories = EquipmentCategory.objects.bulk_create(
+        [
+            EquipmentCategory(organization=org, name=name)
+            for name in ("Boilers", "Chillers", "AHUs", "Pumps", "Lifts", "Fire safety", "Electrical")
+        ]
+    )
+    clients = Client.objects.bulk_create(
+        [
+            Client(
+                organization=org,
+                name=f"Client {i:03d}",
+                vat_id=f"DE{300000000 + i}",
+                billing_address=f"Street {i}\n{10000 + i} City",
+            )
+            for i in range(1, CLIENTS + 1)
+        ]
+    )
+    sites = Site.objects.bulk_create(
+        [
+            Site(
+                organization=org,
+                client=c,
+                name=f"Site {c.pk}-{j}",
+                address=f"Road {j}",
+                timezone="America/New_York" if (i * SITES_PER_CLIENT + j) % 10 == 0 else "Europe/Berlin",
+            )
+            for i, c in enumerate(clients)
+            for j in range(1, SITES_PER_CLIENT + 1)
+        ]
+    )
+    units = Equipment.objects.bulk_create(
+        [
+            Equipment(
+                organization=org,
+                site=s,
+                category=rng.choice(categories),
+                name=f"Unit {s.pk}-{k}",
+                public_token=f"bench{s.pk}x{k}",
+            )
+            for s in sites
+            for k in range(1, EQUIPMENT_PER_SITE)
+        ]
+    )
+    Equipment.objects.bulk_create(
+        [  # one part of a larger unit per site: a small hierarchy
+            Equipment(
+                organization=org,
+                site_id=u.site_id,
+                parent=u,
+                category=u.category,
+                name=f"Pump of {u.name}",
+                public_token=f"bench{u.pk}p",
+            )
+            for u in units[:: EQUIPMENT_PER_SITE - 1]
+        ]
+    )
     return org
 
 
@@ -220,11 +287,14 @@ def _bench_of(org, *, reused: bool, seed_seconds: float | None = None) -> Bench:
         organization_id=org.pk,
         dispatcher_id=members.get(role=Role.DISPATCHER).user_id,
         admin_id=members.get(role=Role.ADMIN).user_id,
-        technician_ids=list(members.filter(role=Role.TECHNICIAN).order_by("user_id")
-                            .values_list("user_id", flat=True)),
-        equipment=list(Equipment.objects.filter(organization_id=org.pk)
-                       .values_list("id", "site_id", "site__client_id")),
-        work_orders=stats["n"], max_seeded_id=stats["max_id"] or 0, reused=reused, seed_seconds=seed_seconds,
+        technician_ids=list(members.filter(role=Role.TECHNICIAN).order_by("user_id").values_list("user_id", flat=True)),
+        equipment=list(
+            Equipment.objects.filter(organization_id=org.pk).values_list("id", "site_id", "site__client_id")
+        ),
+        work_orders=stats["n"],
+        max_seeded_id=stats["max_id"] or 0,
+        reused=reused,
+        seed_seconds=seed_seconds,
     )
 
 
@@ -240,8 +310,15 @@ def _seed_key(org_id: int, n: int) -> str:
 def _remember_seed(bench: Bench) -> None:
     try:
         _seed_file().parent.mkdir(parents=True, exist_ok=True)
-        _seed_file().write_text(json.dumps({"key": _seed_key(bench.organization_id, bench.work_orders),
-                                            "seconds": bench.seed_seconds, "detail": bench.seed_detail}))
+        _seed_file().write_text(
+            json.dumps(
+                {
+                    "key": _seed_key(bench.organization_id, bench.work_orders),
+                    "seconds": bench.seed_seconds,
+                    "detail": bench.seed_detail,
+                }
+            )
+        )
     except OSError:
         pass
 
@@ -257,12 +334,42 @@ def _remembered_seed(org_id: int, n: int) -> float | None:
 # --- work orders ----------------------------------------------------------------------------------
 
 # The work order columns the seeder writes, in COPY order; every other column takes its default.
-WO_COLUMNS = ["organization_id", "version", "created_at", "updated_at", "number", "title", "description", "type",
-              "priority", "client_id", "site_id", "equipment_id", "lead_technician_id", "scheduled_start",
-              "scheduled_end", "estimated_duration_minutes", "status", "hold_reason", "status_reason",
-              "resolution_notes", "is_billable", "billing_status", "no_charge_reason", "requires_equipment",
-              "requires_signature", "reports_equipment_down", "signed_by_name", "started_at", "completed_at",
-              "completed_by_id", "closed_at", "closed_by_id", "cancelled_at", "created_by_id"]
+WO_COLUMNS = [
+    "organization_id",
+    "version",
+    "created_at",
+    "updated_at",
+    "number",
+    "title",
+    "description",
+    "type",
+    "priority",
+    "client_id",
+    "site_id",
+    "equipment_id",
+    "lead_technician_id",
+    "scheduled_start",
+    "scheduled_end",
+    "estimated_duration_minutes",
+    "status",
+    "hold_reason",
+    "status_reason",
+    "resolution_notes",
+    "is_billable",
+    "billing_status",
+    "no_charge_reason",
+    "requires_equipment",
+    "requires_signature",
+    "reports_equipment_down",
+    "signed_by_name",
+    "started_at",
+    "completed_at",
+    "completed_by_id",
+    "closed_at",
+    "closed_by_id",
+    "cancelled_at",
+    "created_by_id",
+]
 
 
 def _work_order_values(org, n: int, rng: random.Random, now_s: int, years: Counter) -> Iterator[tuple]:
@@ -281,8 +388,16 @@ def _work_order_values(org, n: int, rng: random.Random, now_s: int, years: Count
     return _work_order_rows(org.pk, n, rng, now_s, years, techs, dispatcher, equipment)
 
 
-def _work_order_rows(org_id: int, n: int, rng: random.Random, now_s: int, years: Counter, techs: list[int],
-                     dispatcher: int, equipment: list[tuple[int, int, int]]) -> Iterator[tuple]:
+def _work_order_rows(
+    org_id: int,
+    n: int,
+    rng: random.Random,
+    now_s: int,
+    years: Counter,
+    techs: list[int],
+    dispatcher: int,
+    equipment: list[tuple[int, int, int]],
+) -> Iterator[tuple]:
     sites = sorted({(s, c) for _e, s, c in equipment})
     # 1. when each was created and its status, sorted by creation (numbers follow creation order)
     statuses = rng.choices(range(len(STATUS_CODES)), [w for w, _ in STATUSES.values()], k=n)
@@ -316,8 +431,11 @@ def _work_order_rows(org_id: int, n: int, rng: random.Random, now_s: int, years:
         if status == "new" and rng.random() < 0.5:
             sched = None
         else:
-            sched = created + rng.randint(1, 20 * 24) * 3600 if priority not in ("critical", "high") else \
-                created + rng.randint(1, 48) * 1800
+            sched = (
+                created + rng.randint(1, 20 * 24) * 3600
+                if priority not in ("critical", "high")
+                else created + rng.randint(1, 48) * 1800
+            )
             sched = sched // 900 * 900
             if status in ("in_progress", "on_hold") and sched > now_s:
                 sched = created + 1800
@@ -345,14 +463,54 @@ def _work_order_rows(org_id: int, n: int, rng: random.Random, now_s: int, years:
             status_reason = "Cancelled by the client."
         updated = max(t for t in (created, started, completed, closed, cancelled) if t is not None)
         years[year] = counters[year]
-        yield (org_id, 1, created, updated, number, TITLES[rng.randrange(len(TITLES))], "", wo_type, priority,
-               client_id, site_id, equipment_id, lead, sched, sched_end, duration, status, hold_reason, status_reason,
-               resolution, billable, billing, no_charge, requires_equipment, False, False, "", started, completed,
-               completed_by, closed, closed_by, cancelled, dispatcher)
+        yield (
+            org_id,
+            1,
+            created,
+            updated,
+            number,
+            TITLES[rng.randrange(len(TITLES))],
+            "",
+            wo_type,
+            priority,
+            client_id,
+            site_id,
+            equipment_id,
+            lead,
+            sched,
+            sched_end,
+            duration,
+            status,
+            hold_reason,
+            status_reason,
+            resolution,
+            billable,
+            billing,
+            no_charge,
+            requires_equipment,
+            False,
+            False,
+            "",
+            started,
+            completed,
+            completed_by,
+            closed,
+            closed_by,
+            cancelled,
+            dispatcher,
+        )
 
 
-_TIMES = {"created_at", "updated_at", "scheduled_start", "scheduled_end", "started_at", "completed_at", "closed_at",
-          "cancelled_at"}
+_TIMES = {
+    "created_at",
+    "updated_at",
+    "scheduled_start",
+    "scheduled_end",
+    "started_at",
+    "completed_at",
+    "closed_at",
+    "cancelled_at",
+}
 
 
 def _insert_work_orders(org, n: int, rng: random.Random) -> Counter:
@@ -374,8 +532,11 @@ def _copy_work_orders(rows: Iterator[tuple]) -> None:
     days: dict[int, str] = {}
     minutes = [f"{m // 60:02d}:{m % 60:02d}:00+00" for m in range(1440)]
     times = [i for i, c in enumerate(WO_COLUMNS) if c in _TIMES]
-    bools = [i for i, c in enumerate(WO_COLUMNS) if c in ("is_billable", "requires_equipment", "requires_signature",
-                                                          "reports_equipment_down")]
+    bools = [
+        i
+        for i, c in enumerate(WO_COLUMNS)
+        if c in ("is_billable", "requires_equipment", "requires_signature", "reports_equipment_down")
+    ]
 
     def ts(seconds: int) -> str:
         d = seconds // 86_400
@@ -423,8 +584,9 @@ def _bulk_work_orders(rows: Iterator[tuple]) -> None:
 
 def _bulk_create_raw(model, objs) -> None:
     # bulk_create would overwrite auto_now(_add) columns with the current time: switch them off.
-    fields = [f for f in model._meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add",
-                                                                                                  False)]
+    fields = [
+        f for f in model._meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
     saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
     try:
         for f in fields:
@@ -444,9 +606,11 @@ def _insert_helpers(org, rng: random.Random) -> int:
     techs = list(Membership.objects.filter(organization=org, role=Role.TECHNICIAN).values_list("user_id", flat=True))
     table = WorkOrderHelper._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, lead_technician_id FROM {WorkOrder._meta.db_table} "  # noqa: S608 - names only
-                       f"WHERE organization_id = %s AND lead_technician_id IS NOT NULL AND id %% {HELPER_EVERY} = 0",
-                       [org.pk])
+        cursor.execute(
+            f"SELECT id, lead_technician_id FROM {WorkOrder._meta.db_table} "  # noqa: S608 - names only
+            f"WHERE organization_id = %s AND lead_technician_id IS NOT NULL AND id %% {HELPER_EVERY} = 0",
+            [org.pk],
+        )
         pairs = cursor.fetchall()
         rows = []
         for wo_id, lead in pairs:
@@ -458,8 +622,11 @@ def _insert_helpers(org, rng: random.Random) -> int:
                     copy.write_row(row)
         else:
             for i in range(0, len(rows), BATCH):
-                cursor.executemany(f"INSERT INTO {table} (organization_id, work_order_id, user_id) "  # noqa: S608
-                                   "VALUES (%s, %s, %s)", rows[i:i + BATCH])
+                cursor.executemany(
+                    f"INSERT INTO {table} (organization_id, work_order_id, user_id) "  # noqa: S608
+                    "VALUES (%s, %s, %s)",
+                    rows[i : i + BATCH],
+                )
     return len(rows)
 
 
@@ -471,20 +638,28 @@ def _insert_events(org) -> int:
     jsonb = "::jsonb" if _vendor() == "postgresql" else ""
     created_data = json.dumps({"from_request": None, "template": None, "follow_up_of": None})
     from_status = "CASE w.status " + " ".join(f"WHEN '{to}' THEN '{src}'" for to, src in FROM_STATUS.items()) + " END"
-    when = ("CASE w.status WHEN 'closed' THEN w.closed_at WHEN 'completed' THEN w.completed_at "
-            "WHEN 'cancelled' THEN w.cancelled_at WHEN 'planned' THEN w.created_at "
-            "ELSE w.started_at END")
-    actor = ("CASE WHEN w.status IN ('closed', 'cancelled', 'planned') THEN w.created_by_id "
-             "ELSE w.lead_technician_id END")
-    columns = "organization_id, work_order_id, actor_id, kind, from_status, to_status, reason, data, occurred_at, " \
-              "recorded_at"
+    when = (
+        "CASE w.status WHEN 'closed' THEN w.closed_at WHEN 'completed' THEN w.completed_at "
+        "WHEN 'cancelled' THEN w.cancelled_at WHEN 'planned' THEN w.created_at "
+        "ELSE w.started_at END"
+    )
+    actor = (
+        "CASE WHEN w.status IN ('closed', 'cancelled', 'planned') THEN w.created_by_id ELSE w.lead_technician_id END"
+    )
+    columns = (
+        "organization_id, work_order_id, actor_id, kind, from_status, to_status, reason, data, occurred_at, recorded_at"
+    )
     # Table names and constants only; the organization and the JSON are parameters.
-    created_sql = (f"INSERT INTO {events} ({columns}) SELECT w.organization_id, w.id, w.created_by_id, 'created', "  # noqa: S608
-                   f"'', 'new', '', %s{jsonb}, w.created_at, w.created_at FROM {orders} w "
-                   "WHERE w.organization_id = %s ORDER BY w.id")
-    last_sql = (f"INSERT INTO {events} ({columns}) SELECT w.organization_id, w.id, {actor}, 'transition', "  # noqa: S608
-                f"{from_status}, w.status, w.status_reason, '{{}}'{jsonb}, {when}, {when} FROM {orders} w "
-                "WHERE w.organization_id = %s AND w.status <> 'new' ORDER BY w.id")
+    created_sql = (
+        f"INSERT INTO {events} ({columns}) SELECT w.organization_id, w.id, w.created_by_id, 'created', "  # noqa: S608
+        f"'', 'new', '', %s{jsonb}, w.created_at, w.created_at FROM {orders} w "
+        "WHERE w.organization_id = %s ORDER BY w.id"
+    )
+    last_sql = (
+        f"INSERT INTO {events} ({columns}) SELECT w.organization_id, w.id, {actor}, 'transition', "  # noqa: S608
+        f"{from_status}, w.status, w.status_reason, '{{}}'{jsonb}, {when}, {when} FROM {orders} w "
+        "WHERE w.organization_id = %s AND w.status <> 'new' ORDER BY w.id"
+    )
     with connection.cursor() as cursor:
         cursor.execute(created_sql, [created_data, org.pk])
         created = cursor.rowcount
@@ -496,8 +671,9 @@ def _set_sequences(org, years: Counter) -> None:
     """Continue the numbering after the seeded numbers, so work orders created through the API never clash."""
     from fixflow.core.models import Sequence
 
-    Sequence.objects.bulk_create([Sequence(organization=org, key=f"work_order:{year}", last_value=count)
-                                  for year, count in years.items()])
+    Sequence.objects.bulk_create(
+        [Sequence(organization=org, key=f"work_order:{year}", last_value=count) for year, count in years.items()]
+    )
 
 
 def _analyze() -> None:
@@ -520,8 +696,11 @@ def _tenant_tables() -> list[str]:
 
     from fixflow.core.models import Organization
 
-    return [m._meta.db_table for m in apps.get_models()
-            if any(f.name == "organization" and f.related_model is Organization for f in m._meta.concrete_fields)]
+    return [
+        m._meta.db_table
+        for m in apps.get_models()
+        if any(f.name == "organization" and f.related_model is Organization for f in m._meta.concrete_fields)
+    ]
 
 
 def _work_order_child_tables() -> list[tuple[str, str]]:
@@ -529,8 +708,12 @@ def _work_order_child_tables() -> list[tuple[str, str]]:
 
     from fixflow.service.models import WorkOrder
 
-    return [(m._meta.db_table, f.column) for m in apps.get_models() for f in m._meta.concrete_fields
-            if f.is_relation and f.related_model is WorkOrder and m is not WorkOrder]
+    return [
+        (m._meta.db_table, f.column)
+        for m in apps.get_models()
+        for f in m._meta.concrete_fields
+        if f.is_relation and f.related_model is WorkOrder and m is not WorkOrder
+    ]
 
 
 def purge(org_id: int, *, work_order_ids: list[int] | None = None) -> None:
@@ -547,7 +730,7 @@ def purge(org_id: int, *, work_order_ids: list[int] | None = None) -> None:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         if work_order_ids is not None:
             for i in range(0, len(work_order_ids), 500):
-                ids = work_order_ids[i:i + 500]
+                ids = work_order_ids[i : i + 500]
                 marks = ", ".join(["%s"] * len(ids))
                 for table, column in _work_order_child_tables():
                     cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", ids)  # noqa: S608
@@ -606,8 +789,13 @@ def _free_port() -> int:
 def running_server(log=print) -> Iterator[Server]:
     """``fixflow serve`` on a free port against the same database, with its memory polled."""
     port = _free_port()
-    env = dict(os.environ, FIXFLOW_HTTPS="0", FIXFLOW_DEBUG="0", FIXFLOW_LOG_LEVEL="WARNING",
-               DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "fixflow.settings"))
+    env = dict(
+        os.environ,
+        FIXFLOW_HTTPS="0",
+        FIXFLOW_DEBUG="0",
+        FIXFLOW_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "fixflow.settings"),
+    )
     cmd = [sys.executable, "-m", "fixflow.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
     server = Server(url=f"http://127.0.0.1:{port}", process=process)
@@ -666,9 +854,13 @@ class Samples:
             self.by_case[case].append(ms)
 
     def summary(self) -> dict[str, Any]:
-        out = {"requests": len(self.latencies_ms), **_percentiles(self.latencies_ms),
-               "throughput_per_s": round(len(self.latencies_ms) / self.wall_seconds, 1) if self.wall_seconds else None,
-               "non_2xx": self.non_2xx, "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
+        out = {
+            "requests": len(self.latencies_ms),
+            **_percentiles(self.latencies_ms),
+            "throughput_per_s": round(len(self.latencies_ms) / self.wall_seconds, 1) if self.wall_seconds else None,
+            "non_2xx": self.non_2xx,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+        }
         if self.by_case:
             out["by_filter"] = {case: {"requests": len(v), **_percentiles(v)} for case, v in self.by_case.items()}
         return out
@@ -682,8 +874,13 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     def rank(p: float) -> float:  # nearest rank
         return round(s[min(len(s) - 1, max(0, int(-(-p * len(s) // 100)) - 1))], 2)
 
-    return {"p50_ms": rank(50), "p95_ms": rank(95), "p99_ms": rank(99), "mean_ms": round(sum(s) / len(s), 2),
-            "max_ms": round(s[-1], 2)}
+    return {
+        "p50_ms": rank(50),
+        "p95_ms": rank(95),
+        "p99_ms": rank(99),
+        "mean_ms": round(sum(s) / len(s), 2),
+        "max_ms": round(s[-1], 2),
+    }
 
 
 def _timed(client: httpx.Client, method: str, url: str, **kwargs) -> tuple[httpx.Response, float]:
@@ -761,9 +958,15 @@ def measure(server: Server, bench: Bench, requests: int, *, log=print) -> dict[s
         def create_once(samples: Samples | None) -> None:
             equipment_id, site_id, _client_id = rng.choice(bench.equipment)
             start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=rng.randint(1, 30))
-            body = {"site_id": site_id, "equipment_id": equipment_id, "title": rng.choice(TITLES),
-                    "priority": rng.choice(list(PRIORITIES)), "lead_technician_id": rng.choice(bench.technician_ids),
-                    "scheduled_start": start.isoformat(), "estimated_duration_minutes": 90}
+            body = {
+                "site_id": site_id,
+                "equipment_id": equipment_id,
+                "title": rng.choice(TITLES),
+                "priority": rng.choice(list(PRIORITIES)),
+                "lead_technician_id": rng.choice(bench.technician_ids),
+                "scheduled_start": start.isoformat(),
+                "estimated_duration_minutes": 90,
+            }
             response, ms = _timed(client, "POST", "/api/v1/work-orders", json=body, headers=headers)
             if response.status_code == 201:
                 created_ids.append(response.json()["id"])
@@ -773,11 +976,14 @@ def measure(server: Server, bench: Bench, requests: int, *, log=print) -> dict[s
         results["create"] = _run_op("create", requests, warmup, create_once, log, server)
 
         # --- transitions on the work orders just created ------------------------------------------------
-        chain = [({"to": "planned"}, headers), ({"to": "in_progress"}, headers),
-                 ({"to": "on_hold", "hold_reason": "waiting_for_parts", "reason": "Part ordered."}, headers),
-                 ({"to": "in_progress"}, headers),
-                 ({"to": "completed", "resolution_notes": "Replaced the seal; tested."}, headers),
-                 ({"to": "closed"}, admin_headers)]  # four-eyes: someone else closes
+        chain = [
+            ({"to": "planned"}, headers),
+            ({"to": "in_progress"}, headers),
+            ({"to": "on_hold", "hold_reason": "waiting_for_parts", "reason": "Part ordered."}, headers),
+            ({"to": "in_progress"}, headers),
+            ({"to": "completed", "resolution_notes": "Replaced the seal; tested."}, headers),
+            ({"to": "closed"}, admin_headers),
+        ]  # four-eyes: someone else closes
         steps = [(wo_id, body, h) for wo_id in created_ids for body, h in chain]
 
         def transition_once(samples: Samples | None) -> None:
@@ -788,8 +994,9 @@ def measure(server: Server, bench: Bench, requests: int, *, log=print) -> dict[s
             if samples is not None:
                 samples.add(ms, response.status_code, body["to"])
 
-        results["transition"] = _run_op("transition", min(requests, max(0, len(steps) - warmup)), warmup,
-                                        transition_once, log, server)
+        results["transition"] = _run_op(
+            "transition", min(requests, max(0, len(steps) - warmup)), warmup, transition_once, log, server
+        )
 
     # --- the HTML list page in a signed-in session ------------------------------------------------------
     results["html_list"] = _measure_html(server, bench, requests, warmup, rng, cases, log)
@@ -814,9 +1021,11 @@ def _run_op(name: str, requests: int, warmup: int, once, log, server: Server) ->
     summary["server_cpu_ms_per_request"] = round((server.cpu_seconds() - cpu) * 1000 / done, 2)
     if sessions is not None:  # minus the one this measuring process may have opened
         summary["database_sessions_opened"] = max(0, (_database_sessions() or 0) - sessions - 1)
-    log(f"  {name:<11} p50 {summary['p50_ms']} ms  p95 {summary['p95_ms']} ms  p99 {summary['p99_ms']} ms  "
+    log(
+        f"  {name:<11} p50 {summary['p50_ms']} ms  p95 {summary['p95_ms']} ms  p99 {summary['p99_ms']} ms  "
         f"{summary['throughput_per_s']}/s  non-2xx {summary['non_2xx']}  "
-        f"server CPU {summary['server_cpu_ms_per_request']} ms/request")
+        f"server CPU {summary['server_cpu_ms_per_request']} ms/request"
+    )
     return summary
 
 
@@ -831,8 +1040,9 @@ def _sample_ids(bench: Bench, rng: random.Random, k: int) -> list[int]:
     return [rng.choice(ids) for _ in range(k)]
 
 
-def _measure_html(server: Server, bench: Bench, requests: int, warmup: int, rng: random.Random, cases, log
-                  ) -> dict[str, Any]:
+def _measure_html(
+    server: Server, bench: Bench, requests: int, warmup: int, rng: random.Random, cases, log
+) -> dict[str, Any]:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         if client.get("/work-orders/").status_code == 404:
             log("  html_list   not measured: /work-orders/ does not exist.")
@@ -841,9 +1051,16 @@ def _measure_html(server: Server, bench: Bench, requests: int, warmup: int, rng:
         match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         if page.status_code != 200 or not match:
             return {"skipped": f"login page answered {page.status_code}"}
-        login = client.post("/login/", data={"username": f"dispatcher@{EMAIL_DOMAIN}", "password": PASSWORD,
-                                             "csrfmiddlewaretoken": match.group(1), "next": "/"},
-                            headers={"Referer": server.url + "/login/"})
+        login = client.post(
+            "/login/",
+            data={
+                "username": f"dispatcher@{EMAIL_DOMAIN}",
+                "password": PASSWORD,
+                "csrfmiddlewaretoken": match.group(1),
+                "next": "/",
+            },
+            headers={"Referer": server.url + "/login/"},
+        )
         if login.status_code != 302:
             return {"skipped": f"sign-in failed ({login.status_code})"}
 
@@ -865,9 +1082,12 @@ def _measure_html(server: Server, bench: Bench, requests: int, warmup: int, rng:
 
 def _database_info() -> dict[str, Any]:
     db = settings.DATABASES["default"]
-    info: dict[str, Any] = {"vendor": _vendor(), "conn_max_age": db.get("CONN_MAX_AGE"),
-                            "pool": bool(db.get("OPTIONS", {}).get("pool")),
-                            "settings": os.environ.get("DJANGO_SETTINGS_MODULE", "fixflow.settings")}
+    info: dict[str, Any] = {
+        "vendor": _vendor(),
+        "conn_max_age": db.get("CONN_MAX_AGE"),
+        "pool": bool(db.get("OPTIONS", {}).get("pool")),
+        "settings": os.environ.get("DJANGO_SETTINGS_MODULE", "fixflow.settings"),
+    }
     with connection.cursor() as cursor:
         if _vendor() == "postgresql":
             cursor.execute("SHOW server_version")
@@ -889,9 +1109,13 @@ def _machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cores": os.cpu_count(), "cpu": cpu, "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "platform": platform.platform(),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 TARGETS = {  # what docs/performance.md promises, checked on every run
@@ -909,6 +1133,8 @@ def _targets(report: dict[str, Any]) -> dict[str, Any]:
     for name, (section, key, op, limit) in TARGETS.items():
         value = (report["results"] if section in report["results"] else report).get(section, {}).get(key)
         met = None if value is None else (value <= limit if op == "<=" else value >= limit)
+        if name == "seed_seconds_per_million" and report.get("work_orders", 0) < 100_000:
+            met = None  # fixed costs dominate a small seed: extrapolating it to a million says nothing
         out[name] = {"value": value, "target": f"{op} {limit}", "met": met}
     return out
 
@@ -934,12 +1160,18 @@ def run(*, work_orders: int, requests: int, keep: bool, output: str | None) -> i
         "machine": {**_machine(), "load_average_before": load_before},
         "work_orders": bench.work_orders,
         "requests_per_operation": requests,
-        "seed": {"seconds": round(bench.seed_seconds, 1) if bench.seed_seconds is not None else None,
-                 "reused": bench.reused,
-                 "seconds_per_million": round(bench.seed_seconds * 1_000_000 / bench.work_orders, 1)
-                 if bench.seed_seconds is not None else None,
-                 "technicians": len(bench.technician_ids), "clients": CLIENTS, "sites": CLIENTS * SITES_PER_CLIENT,
-                 "equipment": len(bench.equipment), **bench.seed_detail},
+        "seed": {
+            "seconds": round(bench.seed_seconds, 1) if bench.seed_seconds is not None else None,
+            "reused": bench.reused,
+            "seconds_per_million": round(bench.seed_seconds * 1_000_000 / bench.work_orders, 1)
+            if bench.seed_seconds is not None
+            else None,
+            "technicians": len(bench.technician_ids),
+            "clients": CLIENTS,
+            "sites": CLIENTS * SITES_PER_CLIENT,
+            "equipment": len(bench.equipment),
+            **bench.seed_detail,
+        },
     }
     created: list[int] = []
     try:
@@ -948,14 +1180,17 @@ def run(*, work_orders: int, requests: int, keep: bool, output: str | None) -> i
             results = measure(server, bench, requests, log=log)
             created = results.pop("_created_ids")
             report["results"] = results
-            report["server"] = {"peak_rss_mb": round(server.peak_rss / 2**20, 1),
-                                "rss_after_start_mb": round(rss_ready / 2**20, 1),
-                                "rss_at_end_mb": round(server.rss() / 2**20, 1)}
+            report["server"] = {
+                "peak_rss_mb": round(server.peak_rss / 2**20, 1),
+                "rss_after_start_mb": round(rss_ready / 2**20, 1),
+                "rss_at_end_mb": round(server.rss() / 2**20, 1),
+            }
     finally:
         _cleanup(bench, created, keep, log)
     report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    report["targets"] = _targets({**report, "results": {**report["results"], "server": report["server"],
-                                                        "seed": report["seed"]}})
+    report["targets"] = _targets(
+        {**report, "results": {**report["results"], "server": report["server"], "seed": report["seed"]}}
+    )
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)
     if output:

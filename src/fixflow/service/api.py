@@ -57,7 +57,7 @@ def _user_filter(value: str | None, field: str) -> str | None:
 
 
 def _work_order_out(request: HttpRequest, response: HttpResponse, pk: int):
-    wo = selectors.work_order_get(actor=actor_of(request), pk=pk)
+    wo = selectors.work_order_detail(actor=actor_of(request), pk=pk)
     set_etag(response, wo.version)
     return wo
 

@@ -240,7 +240,7 @@ class WorkRequestFilterForm(forms.Form):
 
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)
-        loc = selectors.location_choices(actor=actor)
+        loc = selectors.location_choices(actor=actor, with_equipment=False)
         self.fields["client"].choices = _choices(loc["clients"], empty=_("All clients"))
         self.fields["site"].choices = _choices(loc["sites"], empty=_("All sites"))
         self.fields["site"].widget.parents = {str(s.pk): str(s.client_id) for s in loc["sites"]}
@@ -528,7 +528,7 @@ class WorkOrderFilterForm(forms.Form):
 
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)
-        loc = selectors.location_choices(actor=actor)
+        loc = selectors.location_choices(actor=actor, with_equipment=False)
         self.fields["client"].choices = _choices(loc["clients"], empty=_("All clients"))
         self.fields["site"].choices = _choices(loc["sites"], empty=_("All sites"))
         self.fields["site"].widget.parents = {str(s.pk): str(s.client_id) for s in loc["sites"]}

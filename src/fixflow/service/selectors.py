@@ -390,8 +390,10 @@ def assignable_users(*, actor: Actor) -> list:
     )
 
 
-def location_choices(*, actor: Actor) -> dict[str, list]:
-    """Active clients, sites and equipment the actor may report or plan work on (client users: their own)."""
+def location_choices(*, actor: Actor, with_equipment: bool = True) -> dict[str, list]:
+    """Active clients, sites and equipment the actor may report or plan work on (client users: their own).
+
+    Lists that only filter by client and site leave the equipment out (``with_equipment=False``)."""
     from fixflow.assets.choices import EquipmentStatus
     from fixflow.assets.models import Equipment
     from fixflow.customers.models import Client, Site
@@ -408,7 +410,7 @@ def location_choices(*, actor: Actor) -> dict[str, list]:
     return {
         "clients": list(clients.order_by("name", "id")),
         "sites": list(sites.order_by("name", "id")),
-        "equipment": list(equipment.order_by("name", "id")),
+        "equipment": list(equipment.order_by("name", "id")) if with_equipment else [],
     }
 
 
