@@ -21,17 +21,23 @@ from .permissions import Actor, require
 def sequence_next(*, organization: Organization, key: str) -> int:
     """Return the next value of a per-organization counter.
 
-    Precondition: the caller is inside ``transaction.atomic``; the counter row is locked
-    ``FOR UPDATE`` until that transaction ends, so concurrent callers get consecutive values and a
-    rollback gives the number back (no gaps).
+    Precondition: the caller is inside ``transaction.atomic``. The ``UPDATE … RETURNING`` takes the
+    counter row's write lock until that transaction ends, so concurrent callers get consecutive
+    values and a rollback gives the number back (no gaps). One query once the counter exists.
     """
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("sequence_next must run inside transaction.atomic()")
-    Sequence.objects.get_or_create(organization=organization, key=key)
-    seq = Sequence.objects.select_for_update().get(organization=organization, key=key)
-    seq.last_value += 1
-    seq.save(update_fields=["last_value"])
-    return seq.last_value
+    table = connection.ops.quote_name(Sequence._meta.db_table)
+    sql = f"UPDATE {table} SET last_value = last_value + 1 WHERE organization_id = %s AND key = %s RETURNING last_value"  # noqa: S608 - table name from the model
+    for _attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [organization.pk, key])
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        Sequence.objects.get_or_create(organization=organization, key=key)
+    raise RuntimeError(f"counter {key!r} could not be created")
 
 
 def snapshot(instance: models.Model, exclude: Iterable[str] = ()) -> dict[str, Any]:
