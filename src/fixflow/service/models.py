@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from fixflow.core.models import TenantModel, VersionedModel
 
 from .choices import (
+    PRIORITY_RANK,
     STATUS_CATEGORY,
     BillingStatus,
     ChecklistKind,
@@ -186,6 +187,16 @@ class WorkOrder(VersionedModel):
     scheduled_start = models.DateTimeField(_("scheduled start"), null=True, blank=True)
     scheduled_end = models.DateTimeField(_("scheduled end"), null=True, blank=True)
     estimated_duration_minutes = models.PositiveIntegerField(_("estimated duration (minutes)"), null=True, blank=True)
+    priority_rank = models.GeneratedField(
+        expression=models.Case(
+            *[models.When(priority=p, then=models.Value(r)) for p, r in PRIORITY_RANK.items()],
+            default=models.Value(9),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+        verbose_name=_("priority rank"),
+        help_text=_("0 for critical … 3 for low: sorts by urgency from an index."),
+    )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW, editable=False)
     hold_reason = models.CharField(_("hold reason"), max_length=20, choices=HoldReason.choices, blank=True)
     status_reason = models.TextField(
@@ -240,6 +251,11 @@ class WorkOrder(VersionedModel):
                 fields=["organization", "status", "priority", "scheduled_start", "id"], name="wo_org_status_prio_sched"
             ),
             models.Index(fields=["organization", "-created_at", "-id"], name="wo_org_created"),
+            models.Index(fields=["organization", "priority_rank", "scheduled_start", "id"], name="wo_org_rank_sched"),
+            models.Index(
+                fields=["organization", "status", "priority_rank", "scheduled_start", "id"],
+                name="wo_org_status_rank_sched",
+            ),
             models.Index(fields=["organization", "billing_status", "closed_at"], name="wo_org_billing"),
             models.Index(fields=["equipment", "-created_at"], name="wo_equipment_history"),
             models.Index(fields=["client", "-created_at"], name="wo_client_recent"),

@@ -126,10 +126,6 @@ def work_order_list(
     limit: int = 50,
 ) -> Page:
     """One page of work orders the actor may see, filtered and sorted, with what a list row shows."""
-    from django.db.models import Case, IntegerField, Value, When
-
-    from .choices import PRIORITY_RANK
-
     filters, branches = dict(filters or {}), None
     if sort in _BRANCHED_SORTS:
         filters, branches = _work_order_branches(actor, filters)
@@ -139,12 +135,6 @@ def work_order_list(
         from fixflow.core.errors import validation
 
         raise validation(f"Unknown sort {sort!r}; use one of {', '.join(WORK_ORDER_SORTS)}.", field="sort")
-    if sort == "priority":
-        qs = qs.annotate(
-            priority_rank=Case(
-                *[When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()], output_field=IntegerField()
-            )
-        )
     qs = qs.select_related("client", "site", "equipment", "lead_technician")
     return paginate(qs, ordering=ordering, cursor=cursor, limit=limit, branches=branches)
 
