@@ -5,27 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assets', '0002_initial'),
-        ('core', '0003_organization_version'),
-        ('customers', '0001_initial'),
-        ('service', '0001_initial'),
+        ("assets", "0002_initial"),
+        ("core", "0003_organization_version"),
+        ("customers", "0001_initial"),
+        ("service", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workorder',
-            name='priority_rank',
-            field=models.GeneratedField(db_persist=True, expression=models.Case(models.When(priority='critical', then=models.Value(0)), models.When(priority='high', then=models.Value(1)), models.When(priority='normal', then=models.Value(2)), models.When(priority='low', then=models.Value(3)), default=models.Value(9)), help_text='0 for critical … 3 for low: sorts by urgency from an index.', output_field=models.PositiveSmallIntegerField(), verbose_name='priority rank'),
+            model_name="workorder",
+            name="priority_rank",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=models.Case(
+                    models.When(priority="critical", then=models.Value(0)),
+                    models.When(priority="high", then=models.Value(1)),
+                    models.When(priority="normal", then=models.Value(2)),
+                    models.When(priority="low", then=models.Value(3)),
+                    default=models.Value(9),
+                ),
+                help_text="0 for critical … 3 for low: sorts by urgency from an index.",
+                output_field=models.PositiveSmallIntegerField(),
+                verbose_name="priority rank",
+            ),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['organization', 'priority_rank', 'scheduled_start', 'id'], name='wo_org_rank_sched'),
+            model_name="workorder",
+            index=models.Index(
+                fields=["organization", "priority_rank", "scheduled_start", "id"], name="wo_org_rank_sched"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['organization', 'status', 'priority_rank', 'scheduled_start', 'id'], name='wo_org_status_rank_sched'),
+            model_name="workorder",
+            index=models.Index(
+                fields=["organization", "status", "priority_rank", "scheduled_start", "id"],
+                name="wo_org_status_rank_sched",
+            ),
         ),
     ]
