@@ -18,7 +18,7 @@ from django.db.models import ProtectedError, Q, QuerySet
 from .errors import DomainError, ErrorCode, not_found, validation
 from .pagination import Page, paginate
 from .permissions import Actor, require
-from .services import apply_changes, change_record_write, check_version, full_clean_or_raise, snapshot
+from .services import change_record_write, check_version, full_clean_or_raise, snapshot
 
 
 @dataclass(frozen=True)
@@ -184,5 +184,4 @@ __all__ = [
     "entity_list",
     "entity_queryset",
     "entity_update",
-    "apply_changes",
 ]
