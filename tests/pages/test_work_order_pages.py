@@ -541,8 +541,8 @@ def test_putting_on_hold_needs_a_reason_and_keeps_the_note_typed(world, svc_logi
     assert "On hold: Waiting for client" in html(page) and "resume" in transitions_offered(page)
 
 
-def test_a_transition_from_a_stale_page_asks_to_look_again(world, svc_login):
-    # given
+def test_a_note_added_meanwhile_does_not_block_a_transition_from_an_older_page(world, svc_login):
+    # given the technician's page was loaded before the dispatcher added a note
     wo = started_work_order(world)
     stale = wo.version
     services.note_create(actor=world.dispatcher, work_order_id=wo.pk, body="Call before arriving")
@@ -550,10 +550,26 @@ def test_a_transition_from_a_stale_page_asks_to_look_again(world, svc_login):
     response = svc_login(world.technician).post(
         f"/work-orders/{wo.pk}/transition/", {"to": "on_hold", "version": stale, "hold_reason": "waiting_for_parts"}
     )
+    # then the transition is checked against the current state, not the page's version
+    assert response.status_code == 302
+    assert WorkOrder.objects.get(pk=wo.pk).status == "on_hold"
+
+
+def test_a_transition_that_no_longer_fits_the_current_status_is_refused(world, svc_login):
+    # given the technician's page shows the work in progress, but the dispatcher has put it on hold
+    wo = started_work_order(world)
+    services.work_order_transition(
+        actor=world.dispatcher, work_order_id=wo.pk, to="on_hold", hold_reason="waiting_for_client"
+    )
+    version = WorkOrder.objects.get(pk=wo.pk).version
+    # when the technician sends "on hold" from the old page
+    response = svc_login(world.technician).post(
+        f"/work-orders/{wo.pk}/transition/", {"to": "on_hold", "hold_reason": "waiting_for_parts"}
+    )
     # then
     assert response.status_code == 422
-    assert "changed by someone else" in html(response)
-    assert WorkOrder.objects.get(pk=wo.pk).status == "in_progress"
+    assert "cannot become on hold" in html(response)
+    assert WorkOrder.objects.get(pk=wo.pk).version == version
 
 
 # ---------------------------------------------------------------------------------------------

@@ -561,7 +561,6 @@ class TransitionForm(forms.Form):
     """One transition button with the inputs it asks for (reason, hold reason, resolution notes)."""
 
     to = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # hx-preserve: what the user is typing survives when htmx refreshes the panel (e.g. after a checklist answer)
     hold_reason = forms.ChoiceField(
         label=_("Why on hold?"),
@@ -584,11 +583,12 @@ class TransitionForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
+        # No expected version: a transition is checked against the current status and guards (DOMAIN.md
+        # §5), so a note or a time entry added by someone else meanwhile does not refuse it.
         kwargs = {
             "to": d["to"],
             "reason": d["reason"],
             "hold_reason": d["hold_reason"],
-            "expected_version": d["version"],
         }
         if d["to"] == Status.COMPLETED:
             kwargs["resolution_notes"] = d["resolution_notes"]

@@ -374,7 +374,7 @@ def _transition_options(actor, wo, facts, bound):
             form.auto_id = f"tr-{t.name}-%s"
         else:
             form = forms.TransitionForm(
-                initial={"to": t.target, "version": wo.version, "resolution_notes": wo.resolution_notes},
+                initial={"to": t.target, "resolution_notes": wo.resolution_notes},
                 auto_id=f"tr-{t.name}-%s",
             )
         fixable = {p.field for p in opt.problems} <= set(asks)
@@ -618,11 +618,6 @@ def work_order_transition(request, pk):
         try:
             wo = services.work_order_transition(actor=actor, work_order_id=wo.pk, **form.service_kwargs())
         except DomainError as exc:
-            if exc.code == ErrorCode.STALE_VERSION:
-                # The page below shows the current state; the next click applies to it.
-                data = request.POST.copy()
-                data["version"] = str(exc.details.get("current_version", wo.version))
-                form = forms.TransitionForm(data)
             if exc.code == ErrorCode.NOT_FOUND or (
                 exc.code == ErrorCode.PERMISSION_DENIED and not _may_move(actor, wo)
             ):
