@@ -66,6 +66,15 @@ def _created(response: HttpResponse, path: str) -> None:
     response["Location"] = f"/api/v1/{path}"
 
 
+def _attachment_created(request, response, file, caption, is_client_visible, **owner):
+    """Store an upload on a work order or request (``work_order_id=`` or ``work_request_id=``): 201 + Location."""
+    att = services.attachment_add(
+        actor=actor_of(request), upload=file, caption=caption, is_client_visible=is_client_visible, **owner
+    )
+    _created(response, f"attachments/{att.pk}")
+    return Status(201, att)
+
+
 def _page(page: Page) -> dict[str, Any]:
     return page_response(page)
 
@@ -250,11 +259,7 @@ def work_request_attachment_create(
     caption: Form[str] = "",
     is_client_visible: Form[bool | None] = None,
 ):
-    att = services.attachment_add(
-        actor=actor_of(request), upload=file, work_request_id=id, caption=caption, is_client_visible=is_client_visible
-    )
-    _created(response, f"attachments/{att.pk}")
-    return Status(201, att)
+    return _attachment_created(request, response, file, caption, is_client_visible, work_request_id=id)
 
 
 # --- work orders ----------------------------------------------------------------------------------
@@ -534,11 +539,7 @@ def work_order_attachment_create(
     caption: Form[str] = "",
     is_client_visible: Form[bool | None] = None,
 ):
-    att = services.attachment_add(
-        actor=actor_of(request), upload=file, work_order_id=id, caption=caption, is_client_visible=is_client_visible
-    )
-    _created(response, f"attachments/{att.pk}")
-    return Status(201, att)
+    return _attachment_created(request, response, file, caption, is_client_visible, work_order_id=id)
 
 
 @router.post(
