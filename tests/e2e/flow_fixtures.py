@@ -90,6 +90,12 @@ def loaded(page: Page) -> None:
     page.wait_for_load_state("load")
 
 
+def settled(page: Page) -> None:
+    """Wait until htmx has finished swapping and settling: it binds the triggers of swapped-in content only
+    when the settle step runs (20 ms after the swap), so a value typed before that would not be sent."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+
+
 def status_badge(page: Page):
     """The work order's status badge in the page head."""
     return page.locator(".page-head .badges .badge").first

@@ -14,7 +14,7 @@ from fixflow.service.choices import Status
 from fixflow.service.models import WorkOrder, WorkOrderEvent
 
 from .conftest import log_in
-from .flow_fixtures import loaded, planned_work_order, status_badge, transition_form
+from .flow_fixtures import loaded, planned_work_order, settled, status_badge, transition_form
 
 __all__ = ["planned_work_order"]  # a fixture, imported so pytest finds it
 
@@ -115,6 +115,7 @@ def test_a_technician_works_a_job_on_the_phone(world, planned_work_order, phone_
     pressure.press("Tab")
     expect(number_item.locator(".errorlist")).to_be_visible()
     expect(number_item.locator("input[name=value]")).to_have_value("two")
+    settled(page)
     number_item.locator("input[name=value]").fill("2,5")
     number_item.locator("input[name=value]").press("Tab")
     expect(number_item).to_have_class(re.compile(r"\banswered\b"))
