@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "fixflow.assets",
     "fixflow.inventory",
     "fixflow.service",
+    "fixflow.sla",
+    "django_tasks_db",
     "fixflow.web",
 ]
 
@@ -167,6 +169,9 @@ STORAGES = {
 FIXFLOW_MAX_UPLOAD_BYTES = int(env("MAX_UPLOAD_MB", "20")) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Background work: Django's tasks framework on the database (django-tasks-db), run by `fixflow worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # E-mail (Django 6.1 mailers): SMTP by default, configured from FIXFLOW_EMAIL_*.
 MAILERS = {

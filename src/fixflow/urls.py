@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("fixflow.assets.urls")),
     path("", include("fixflow.inventory.urls")),
     path("", include("fixflow.service.urls")),
+    path("", include("fixflow.sla.urls")),
     path("settings/", include("fixflow.web.settings_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -541,6 +541,8 @@ RULES: dict[str, Rule] = {
     # files
     "attachment_download": Rule(SEE_WORK_ORDER, kwargs={"pk": "attachment"}, hidden=OUT_OF_CLIENT),
     "attachment_thumbnail": Rule(SEE_WORK_ORDER, kwargs={"pk": "attachment"}, hidden=OUT_OF_CLIENT),
+    # --- SLA configuration pages (issue 3: calendars, holidays, policies) ---
+    # --- SLA on work order pages and the compliance report (issue 3) ---
 }
 
 

@@ -244,3 +244,16 @@ class VersionedModel(TenantModel):
 
     class Meta:
         abstract = True
+
+
+class ScheduledJob(models.Model):
+    """A periodic job of the worker's scheduler: whichever worker moves ``next_run_at`` first runs it."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    interval_seconds = models.PositiveIntegerField()
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("scheduled job")

@@ -45,6 +45,9 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "work_orders.billing": frozenset({A, D, C}),
     "work_orders.costs": frozenset({A, D, T, C}),
     "notes.internal": frozenset({A, D, T, C}),
+    "sla.view": frozenset({A, D, C}),  # calendars, policies, the compliance report
+    "sla.manage": frozenset({A}),
+    "sla.recalculate": frozenset({A, D}),
 }
 
 

@@ -229,6 +229,10 @@ class WorkOrder(VersionedModel):
     closed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The SLA summary kept by fixflow.sla (the worst state of the current targets, and the earliest due
+    # instant of a target not yet met): what lists filter and sort on. Not versioned: nobody edits it.
+    sla_state = models.CharField(_("SLA state"), max_length=10, blank=True, editable=False)
+    sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("work order")
@@ -258,6 +262,8 @@ class WorkOrder(VersionedModel):
             ),
             models.Index(fields=["organization", "billing_status", "closed_at"], name="wo_org_billing"),
             models.Index(fields=["equipment", "-created_at"], name="wo_equipment_history"),
+            models.Index(fields=["organization", "sla_due_at", "id"], name="wo_org_sla_due"),
+            models.Index(fields=["organization", "sla_state", "sla_due_at", "id"], name="wo_org_sla_state_due"),
             models.Index(fields=["client", "-created_at"], name="wo_client_recent"),
         ]
 

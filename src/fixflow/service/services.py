@@ -24,6 +24,7 @@ from fixflow.core.permissions import Actor, require
 from fixflow.core.services import check_version, sequence_next
 from fixflow.customers.models import Client, Site
 from fixflow.inventory.models import Part
+from fixflow.sla import engine as sla_engine
 
 from . import lifecycle
 from .choices import (
@@ -485,6 +486,10 @@ def work_order_create(
     )
     if wo.reports_equipment_down:
         _equipment_refresh_status(wo.equipment_id)
+    # The SLA clocks start when the client asked: the request's arrival, or now.
+    sla_engine.apply(wo, start=request.created_at if request else None)
+    if lead is not None:
+        sla_engine.on_assigned(wo, when=clock.now())
     return wo
 
 
@@ -623,6 +628,10 @@ def work_order_update(
         _equipment_refresh_status(wo.equipment_id)
         if "equipment_id" in changes and changes["equipment_id"][0]:
             _equipment_refresh_status(changes["equipment_id"][0])
+    if "priority" in changes:
+        sla_engine.on_priority_changed(wo)
+    if "lead_technician" in assignment:
+        sla_engine.on_assigned(wo, when=clock.now())
     return wo
 
 
@@ -769,6 +778,7 @@ def work_order_transition(
     )
     if wo.equipment_id and wo.reports_equipment_down:
         _equipment_refresh_status(wo.equipment_id)
+    sla_engine.on_transition(wo, source=source, target=target, name=t.name, when=when, now=now)
     return wo
 
 

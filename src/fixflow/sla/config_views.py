@@ -1,0 +1,3 @@
+"""Pages to configure SLAs: business calendars (week, holidays) and policies."""
+
+urlpatterns: list = []

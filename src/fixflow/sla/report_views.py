@@ -1,0 +1,3 @@
+"""SLA on work order pages (explanation, recalculation) and the compliance report."""
+
+urlpatterns: list = []
