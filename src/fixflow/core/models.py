@@ -257,3 +257,6 @@ class ScheduledJob(models.Model):
 
     class Meta:
         verbose_name = _("scheduled job")
+
+    def __str__(self) -> str:
+        return self.name
