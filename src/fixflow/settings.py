@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "fixflow.inventory",
     "fixflow.service",
     "fixflow.sla",
+    "fixflow.maintenance",
     "django_tasks_db",
     "fixflow.web",
 ]

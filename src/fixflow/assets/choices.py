@@ -13,3 +13,21 @@ class EquipmentStatus(models.TextChoices):
     OPERATIONAL = "operational", _("Operational")
     DOWN = "down", _("Down")
     RETIRED = "retired", _("Retired")
+
+
+class MeterKind(models.TextChoices):
+    CONTINUOUS = "continuous", _("Continuous (counter: hours, km, cycles)")
+    GAUGE = "gauge", _("Gauge (level: temperature, pressure)")
+
+
+class ReadingKind(models.TextChoices):
+    READING = "reading", _("Reading")
+    REPLACEMENT = "replacement", _("Meter replaced (new meter starts here)")
+    ROLLOVER = "rollover", _("Rollover (the display started again at zero)")
+
+
+class ReadingSource(models.TextChoices):
+    PAGE = "page", _("Page")
+    API = "api", _("API")
+    PHONE = "phone", _("Phone")
+    IMPORT = "import", _("Import")

@@ -48,6 +48,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "sla.view": frozenset({A, D, C}),  # calendars, policies, the compliance report
     "sla.manage": frozenset({A}),
     "sla.recalculate": frozenset({A, D}),
+    "maintenance.view": frozenset({A, D, T, C}),  # plans, forecast, PM compliance
+    "maintenance.manage": frozenset({A, D}),
 }
 
 

@@ -24,6 +24,7 @@ from fixflow.core.permissions import Actor, require
 from fixflow.core.services import check_version, sequence_next
 from fixflow.customers.models import Client, Site
 from fixflow.inventory.models import Part
+from fixflow.maintenance import generator as pm_generator
 from fixflow.sla import engine as sla_engine
 
 from . import lifecycle
@@ -393,8 +394,12 @@ def work_order_create(
     request: WorkRequest | None = None,
     follow_up_of: WorkOrder | None = None,
     requires_equipment: bool | None = None,
+    sla_start: datetime | None = None,
 ) -> WorkOrder:
     """Create a work order, from a template when given (checklist, parts, requirements are copied).
+
+    The SLA clocks start at ``sla_start`` (preventive work: its due instant), else when the request
+    arrived, else now.
 
     Side effects: a CREATED event; the equipment is marked down when ``reports_equipment_down``.
     """
@@ -487,7 +492,7 @@ def work_order_create(
     if wo.reports_equipment_down:
         _equipment_refresh_status(wo.equipment_id)
     # The SLA clocks start when the client asked: the request's arrival, or now.
-    sla_engine.apply(wo, start=request.created_at if request else None)
+    sla_engine.apply(wo, start=sla_start or (request.created_at if request else None))
     if lead is not None:
         sla_engine.on_assigned(wo, when=clock.now())
     return wo
@@ -779,6 +784,7 @@ def work_order_transition(
     if wo.equipment_id and wo.reports_equipment_down:
         _equipment_refresh_status(wo.equipment_id)
     sla_engine.on_transition(wo, source=source, target=target, name=t.name, when=when, now=now)
+    pm_generator.on_work_order_status(wo, target=target, when=when)
     return wo
 
 
