@@ -23,13 +23,17 @@ def _mount() -> None:
     from fixflow.core.api import router as core_router
     from fixflow.customers.api import router as customers_router
     from fixflow.inventory.api import router as inventory_router
+    from fixflow.maintenance.api import router as maintenance_router
     from fixflow.service.api import router as service_router
+    from fixflow.sla.api import router as sla_router
 
     api.add_router("", core_router)
     api.add_router("", customers_router)
     api.add_router("", assets_router)
     api.add_router("", inventory_router)
     api.add_router("", service_router)
+    api.add_router("", sla_router)
+    api.add_router("", maintenance_router)
 
 
 _mount()

@@ -191,6 +191,8 @@ MAILERS = {
 if not MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"] = {}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Fixflow <fixflow@localhost>")
+# The public address of the site, for links in e-mails sent outside a request (the worker).
+BASE_URL = env("BASE_URL", "http://127.0.0.1:8000")
 
 # Security
 SESSION_COOKIE_HTTPONLY = True

@@ -10,10 +10,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from fixflow.api import api as ninja_api
+from fixflow.assets.models import Meter
 from fixflow.core.models import Membership
 from fixflow.customers.models import Contact
+from fixflow.maintenance.models import MaintenancePlan
 from fixflow.service import services
 from fixflow.service.models import ChecklistAnswer, WorkOrder
+from fixflow.sla.models import Holiday, SlaPolicy
 from tests.factories import CategoryFactory, ChecklistItemFactory, PartFactory, TemplateFactory, WorkOrderFactory
 
 from .conftest import BASE, assert_problem, png_bytes
@@ -73,6 +76,34 @@ BODIES = {
     ("GET", "/notes/{id}"): None,
     ("GET", "/attachments/{id}"): None,
     ("GET", "/attachments/{id}/download"): None,
+    ("GET", "/sla/calendars/{id}"): None,
+    ("PATCH", "/sla/calendars/{id}"): {"name": "Stolen"},
+    ("DELETE", "/sla/calendars/{id}"): None,
+    ("GET", "/sla/calendars/{id}/holidays"): None,
+    ("POST", "/sla/calendars/{id}/holidays"): {"date": "2027-01-02", "name": "Stolen"},
+    ("POST", "/sla/calendars/{id}/holidays/import"): "file",
+    ("POST", "/sla/calendars/{id}/holidays/generate"): {"country": "DE", "year": 2027},
+    ("DELETE", "/sla/holidays/{id}"): None,
+    ("GET", "/sla/policies/{id}"): None,
+    ("PATCH", "/sla/policies/{id}"): {"name": "Stolen"},
+    ("DELETE", "/sla/policies/{id}"): None,
+    ("POST", "/sla/policies/{id}/move"): {"position": 1},
+    ("GET", "/work-orders/{id}/sla"): None,
+    ("POST", "/work-orders/{id}/sla/recalculate"): {},
+    ("GET", "/equipment/{id}/meters"): None,
+    ("POST", "/equipment/{id}/meters"): {"name": "Stolen", "unit": "h"},
+    ("GET", "/meters/{id}"): None,
+    ("PATCH", "/meters/{id}"): {"unit": "x"},
+    ("DELETE", "/meters/{id}"): None,
+    ("GET", "/meters/{id}/readings"): None,
+    ("POST", "/meters/{id}/readings"): {"value": "1"},
+    ("GET", "/maintenance/plans/{id}"): None,
+    ("PATCH", "/maintenance/plans/{id}"): {"name": "Stolen"},
+    ("DELETE", "/maintenance/plans/{id}"): None,
+    ("POST", "/maintenance/plans/{id}/pause"): {},
+    ("POST", "/maintenance/plans/{id}/resume"): {},
+    ("POST", "/maintenance/plans/{id}/generate"): {},
+    ("GET", "/maintenance/plans/{id}/occurrences"): None,
 }
 
 
@@ -138,6 +169,22 @@ def foreign(other_world):
         "/sites/": ow.site.pk,
         "item_id": ChecklistAnswer.objects.get(work_order=wo).pk,
     }
+    policy = SlaPolicy.objects.get(organization=ow.org, is_default=True)  # made with the foreign work order
+    ids["/sla/policies/"] = policy.pk
+    ids["/sla/calendars/"] = policy.calendar_id
+    ids["/sla/holidays/"] = Holiday.objects.create(
+        organization=ow.org, calendar_id=policy.calendar_id, date="2027-01-01", name="Foreign holiday"
+    ).pk
+    ids["/meters/"] = Meter.objects.create(organization=ow.org, equipment=ow.equipment, name="Hours", unit="h").pk
+    ids["/maintenance/plans/"] = MaintenancePlan.objects.create(
+        organization=ow.org,
+        name="Foreign plan",
+        template=template,
+        site=ow.site,
+        equipment=ow.equipment,
+        rule="FREQ=MONTHLY",
+        anchor="2027-01-01",
+    ).pk
     return ids
 
 
@@ -182,6 +229,9 @@ def test_another_organizations_objects_are_404_for_every_operation(api, world, f
         "/equipment",
         "/equipment-categories",
         "/parts",
+        "/sla/calendars",
+        "/sla/policies",
+        "/maintenance/plans",
     ],
 )
 def test_lists_never_show_another_organizations_rows(api, world, foreign, path):

@@ -128,6 +128,8 @@ def build(world, other_world) -> Scenario:
         "other_site": world.other_site.pk,
         "other_equipment": world.other_equipment.pk,
     }
+    ids.update(_sla_objects(world))
+    ids.update(_pm_objects(world, ids))
     client_texts = (
         world.client.name,
         world.site.name,
@@ -146,6 +148,72 @@ def build(world, other_world) -> Scenario:
         *(a.user.full_name for a in world.actors.values()),
     )
     return Scenario(ids, actors, {"client": client_texts, "org": org_texts})
+
+
+def _sla_objects(world) -> dict[str, int]:
+    """SLA configuration (issue 3): a calendar with a holiday and a policy on it, and unused spares to delete.
+
+    The work order above already has an SLA: creating it applied the default policy (and made the
+    built-in 24×7 calendar).
+    """
+    from fixflow.sla import services as sla_services
+    from fixflow.sla.choices import DEFAULT_TARGETS
+    from fixflow.sla.models import BusinessCalendar, SlaPolicy
+
+    admin = world.admin
+    calendar = sla_services.calendar_create(actor=admin, data={"name": "Office hours Berlin"})
+    holiday = sla_services.holiday_add(actor=admin, calendar_id=calendar.pk, day="2026-12-25", name="Christmas")
+    spare_holiday = sla_services.holiday_add(actor=admin, calendar_id=calendar.pk, day="2026-12-26")
+    spare_calendar = sla_services.calendar_create(actor=admin, data={"name": "Spare calendar"})
+    policy = sla_services.policy_create(
+        actor=admin,
+        data={
+            "name": "Key account SLA",
+            "calendar_id": calendar.pk,
+            "targets": DEFAULT_TARGETS,
+            "priorities": ["high"],
+        },
+    )
+    spare_policy = sla_services.policy_create(
+        actor=admin, data={"name": "Spare SLA", "calendar_id": calendar.pk, "targets": DEFAULT_TARGETS}
+    )
+    return {
+        "sla_calendar": calendar.pk,
+        "sla_calendar_24x7": BusinessCalendar.objects.get(organization=world.org, is_24x7=True).pk,
+        "spare_sla_calendar": spare_calendar.pk,
+        "sla_holiday": holiday.pk,
+        "spare_sla_holiday": spare_holiday.pk,
+        "sla_policy": policy.pk,
+        "sla_policy_default": SlaPolicy.objects.get(organization=world.org, is_default=True).pk,
+        "spare_sla_policy": spare_policy.pk,
+    }
+
+
+def _pm_objects(world, ids: dict) -> dict[str, int]:
+    """Preventive maintenance (issue 6): a plan on the world's pump and a spare one, both first due in two
+    months (nothing is generated); a meter with one reading and a spare meter without readings."""
+    from datetime import date
+
+    from fixflow.assets import meters
+    from fixflow.maintenance import services as pm_services
+
+    first_due = (date.today() + timedelta(days=60)).isoformat()
+    plan_data = {
+        "template_id": ids["template"],
+        "equipment_id": ids["equipment"],
+        "anchor": first_due,
+        "recurrence": {"frequency": "monthly", "interval": 3},
+    }
+    plan = pm_services.plan_create(actor=world.dispatcher, data={"name": "Quarterly pump service", **plan_data})
+    spare_plan = pm_services.plan_create(actor=world.dispatcher, data={"name": "Spare plan", **plan_data})
+    meter = meters.meter_create(
+        actor=world.admin, equipment_id=ids["equipment"], data={"name": "Running hours", "unit": "h"}
+    )
+    meters.reading_record(actor=world.technician, meter_id=meter.pk, value="1000")
+    spare_meter = meters.meter_create(
+        actor=world.admin, equipment_id=ids["equipment"], data={"name": "Spare counter", "unit": "cycles"}
+    )
+    return {"plan": plan.pk, "spare_plan": spare_plan.pk, "meter": meter.pk, "spare_meter": spare_meter.pk}
 
 
 __all__ = ["PNG_1PX", "Scenario", "build", "make_actor"]

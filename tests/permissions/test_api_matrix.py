@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from fixflow.api import api
+from fixflow.sla.choices import DEFAULT_TARGETS
 
 from .scenario import PNG_1PX
 
@@ -38,6 +39,9 @@ STAFF = frozenset({"admin", "dispatcher", "technician", "technician2", "accounta
 RECORD = frozenset({"admin", "dispatcher", "technician"})
 SEE_WORK_ORDER = MEMBERS - {"other_client_user"}
 SEE_REQUEST = frozenset({"admin", "dispatcher", "requester", "client_user"})
+ADMIN = frozenset({"admin"})
+SLA_VIEW = frozenset({"admin", "dispatcher", "accountant"})
+SLA_RECALCULATE = OFFICE
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,12 @@ class Rule:
     success: str = "ok"  # "ok": 2xx for allowed roles; "authorized": the state may refuse (409), not the role
     leaks: tuple[str, ...] = ()  # for lists: scenario ids that other clients / organizations must not see
     extra: dict = field(default_factory=dict)
+
+
+ICS_HOLIDAY = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Fixflow tests//EN\r\nBEGIN:VEVENT\r\nUID:ny@example.org\r\n"
+    b"DTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20270101\r\nSUMMARY:New Year\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
 
 
 def _now_minus(minutes: int) -> str:
@@ -163,6 +173,63 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/attachments"): Rule(MEMBERS, leaks=("attachment",)),
     ("GET", "/attachments/{id}"): Rule(SEE_WORK_ORDER, target="attachment"),
     ("GET", "/attachments/{id}/download"): Rule(SEE_WORK_ORDER, target="attachment"),
+    # --- SLAs (issue 3): configuration for admins, read by the office; recalculation by dispatchers ---
+    ("GET", "/sla/calendars"): Rule(SLA_VIEW, leaks=("sla_calendar",)),
+    ("POST", "/sla/calendars"): Rule(ADMIN, body={"name": "Night shift", "timezone": "Europe/Vienna"}),
+    ("GET", "/sla/calendars/{id}"): Rule(SLA_VIEW, target="sla_calendar"),
+    ("PATCH", "/sla/calendars/{id}"): Rule(ADMIN, target="sla_calendar", body={"timezone": "Europe/Vienna"}),
+    ("DELETE", "/sla/calendars/{id}"): Rule(ADMIN, target="spare_sla_calendar"),
+    ("GET", "/sla/calendars/{id}/holidays"): Rule(SLA_VIEW, target="sla_calendar", leaks=("sla_holiday",)),
+    ("POST", "/sla/calendars/{id}/holidays"): Rule(
+        ADMIN, target="sla_calendar", body={"date": "2027-01-01", "name": "New Year"}
+    ),
+    ("POST", "/sla/calendars/{id}/holidays/import"): Rule(ADMIN, target="sla_calendar", body="ics"),
+    ("POST", "/sla/calendars/{id}/holidays/generate"): Rule(
+        ADMIN, target="sla_calendar", body={"country": "DE", "year": 2027}
+    ),
+    ("DELETE", "/sla/holidays/{id}"): Rule(ADMIN, target="spare_sla_holiday"),
+    ("GET", "/sla/policies"): Rule(SLA_VIEW, leaks=("sla_policy",)),
+    ("POST", "/sla/policies"): Rule(
+        ADMIN, body=lambda i: {"name": "Night SLA", "calendar_id": i["sla_calendar"], "targets": DEFAULT_TARGETS}
+    ),
+    ("GET", "/sla/policies/{id}"): Rule(SLA_VIEW, target="sla_policy"),
+    ("PATCH", "/sla/policies/{id}"): Rule(ADMIN, target="sla_policy", body={"at_risk_percent": 70}),
+    ("DELETE", "/sla/policies/{id}"): Rule(ADMIN, target="spare_sla_policy"),
+    ("POST", "/sla/policies/{id}/move"): Rule(ADMIN, target="spare_sla_policy", body={"position": 1}),
+    ("POST", "/sla/recalculate"): Rule(SLA_RECALCULATE, body={}),
+    ("POST", "/work-orders/{id}/sla/recalculate"): Rule(SLA_RECALCULATE, target="work_order", body={}),
+    ("GET", "/work-orders/{id}/sla"): Rule(SEE_WORK_ORDER, target="work_order"),
+    ("GET", "/sla/compliance"): Rule(SLA_VIEW, query={"date_from": "2026-01-01", "date_to": "2027-01-01"}),
+    # --- preventive maintenance (issue 6): meters follow the equipment, readings are recorded by whoever
+    # records work (any technician: readings are observations); plans are read by staff, run by the office ---
+    ("GET", "/equipment/{id}/meters"): Rule(MEMBERS - {"other_client_user"}, target="equipment"),
+    ("POST", "/equipment/{id}/meters"): Rule(OFFICE, target="equipment", body={"name": "Hours run", "unit": "h"}),
+    ("GET", "/meters/{id}"): Rule(MEMBERS - {"other_client_user"}, target="meter"),
+    ("PATCH", "/meters/{id}"): Rule(OFFICE, target="meter", body={"usage_window_days": 60}),
+    ("DELETE", "/meters/{id}"): Rule(OFFICE, target="spare_meter"),
+    ("GET", "/meters/{id}/readings"): Rule(MEMBERS - {"other_client_user"}, target="meter"),
+    ("POST", "/meters/{id}/readings"): Rule(RECORD | {"technician2"}, target="meter", body={"value": "1500"}),
+    ("GET", "/maintenance/plans"): Rule(STAFF, leaks=("plan",)),
+    ("POST", "/maintenance/plans"): Rule(
+        OFFICE,
+        body=lambda i: {
+            "name": "Yearly inspection",
+            "template_id": i["template"],
+            "equipment_id": i["equipment"],
+            "anchor": "2030-01-31",
+            "recurrence": {"frequency": "yearly"},
+        },
+    ),
+    ("GET", "/maintenance/plans/{id}"): Rule(STAFF, target="plan"),
+    ("PATCH", "/maintenance/plans/{id}"): Rule(OFFICE, target="plan", body={"name": "Renamed plan"}),
+    ("DELETE", "/maintenance/plans/{id}"): Rule(OFFICE, target="spare_plan"),
+    ("POST", "/maintenance/plans/{id}/pause"): Rule(OFFICE, target="plan", body={}),
+    ("POST", "/maintenance/plans/{id}/resume"): Rule(OFFICE, target="plan", body={}),
+    ("POST", "/maintenance/plans/{id}/generate"): Rule(OFFICE, target="plan", body={}),
+    ("GET", "/maintenance/plans/{id}/occurrences"): Rule(STAFF, target="plan"),
+    ("GET", "/maintenance/forecast"): Rule(STAFF, query={"date_from": "2026-01-01", "date_to": "2026-12-31"}),
+    ("GET", "/maintenance/compliance"): Rule(STAFF, query={"date_from": "2026-01-01", "date_to": "2026-12-31"}),
+    ("GET", "/maintenance/stale-plans"): Rule(STAFF),
 }
 
 
@@ -194,6 +261,9 @@ def _url(path: str, rule: Rule, ids: dict) -> str:
 
 def _call(client: Client, method: str, url: str, rule: Rule, ids: dict):
     body = rule.body(ids) if callable(rule.body) else rule.body
+    if body == "ics":
+        upload = SimpleUploadedFile("holidays.ics", ICS_HOLIDAY, content_type="text/calendar")
+        return client.post(url, {"file": upload})
     if body == "multipart":
         upload = SimpleUploadedFile("photo.png", PNG_1PX, content_type="image/png")
         return client.post(url, {"file": upload, "caption": "Photo"})

@@ -7,6 +7,7 @@ the result; they hold no rules of their own. Transitions are sub-resources
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Any
 
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -33,15 +34,16 @@ RECORDING = ["work order recording"]
 
 def _csv(values: list[str] | None, allowed, field: str) -> list[str]:
     """Values of a list filter given repeated (``?status=a&status=b``) or comma-separated (``a,b``)."""
+    allowed_values = list(getattr(allowed, "values", allowed))
     out = []
     for value in values or []:
         for part in str(value).split(","):
             part = part.strip()
             if not part:
                 continue
-            if part not in allowed.values:
+            if part not in allowed_values:
                 raise validation(
-                    f"{part!r} is not a valid {field.replace('_', ' ')}; use one of {', '.join(allowed.values)}.",
+                    f"{part!r} is not a valid {field.replace('_', ' ')}; use one of {', '.join(allowed_values)}.",
                     field=field,
                 )
             out.append(part)
@@ -56,10 +58,70 @@ def _user_filter(value: str | None, field: str) -> str | None:
     raise validation(f"{field} must be a user id or 'me'.", field=field)
 
 
+def _instant(value: str | None, field: str) -> datetime | None:
+    """An ISO 8601 instant with an offset from a query parameter (a ``+`` sent unencoded arrives as a space)."""
+    if value in (None, ""):
+        return None
+    text = value.strip()
+    candidates = [text]
+    if " " in text:
+        head, _sep, tail = text.rpartition(" ")
+        candidates.append(f"{head}+{tail}")
+    for candidate in candidates:
+        try:
+            instant = datetime.fromisoformat(candidate)
+        except ValueError:
+            continue
+        if instant.tzinfo is None:
+            raise validation(
+                f"{field} needs an offset, e.g. {instant.isoformat()}Z or {instant.isoformat()}+01:00.", field=field
+            )
+        return instant
+    raise validation(
+        f"{value!r} is not an ISO 8601 instant; send {field} like 2026-03-02T08:00:00+01:00 (URL-encode the '+').",
+        field=field,
+    )
+
+
 def _work_order_out(request: HttpRequest, response: HttpResponse, pk: int):
     wo = selectors.work_order_detail(actor=actor_of(request), pk=pk)
+    _attach_sla(wo)
     set_etag(response, wo.version)
     return wo
+
+
+def _attach_sla(wo) -> None:
+    """The state, due instant and business time left of each current SLA target (``WorkOrderOut.sla``).
+
+    Two queries (the applied snapshot and the current clocks), whatever the number of targets.
+    """
+    from django.db.models import Prefetch, prefetch_related_objects
+
+    from fixflow.core import clock
+    from fixflow.sla.choices import Target
+    from fixflow.sla.engine import clock_status
+    from fixflow.sla.models import SlaClock
+
+    prefetch_related_objects(
+        [wo], "sla", Prefetch("sla_clocks", queryset=SlaClock.objects.filter(is_current=True), to_attr="current_clocks")
+    )
+    sla = getattr(wo, "sla", None) if _has_sla(wo) else None
+    if sla is None:
+        wo.sla_targets = []
+        return
+    order = {t: i for i, t in enumerate(Target.values)}
+    now = clock.now()
+    rows = sorted(wo.current_clocks, key=lambda r: order.get(r.target, len(order)))
+    wo.sla_targets = [clock_status(row, sla, now) for row in rows]
+
+
+def _has_sla(wo) -> bool:
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        return wo.sla is not None
+    except ObjectDoesNotExist:
+        return False
 
 
 def _created(response: HttpResponse, path: str) -> None:
@@ -280,6 +342,9 @@ def work_order_list(request: HttpRequest, filters: Query[schemas.WorkOrderFilter
     params["type"] = _csv(params.get("type"), WorkOrderType, "type")
     params["billing_status"] = _csv(params.get("billing_status"), BillingStatus, "billing_status")
     params["technician"] = _user_filter(params.get("technician"), "technician")
+    params["sla_state"] = _csv(params.get("sla_state"), selectors.SLA_FILTER_STATES, "sla_state")
+    for name in ("sla_due_before", "sla_due_after"):
+        params[name] = _instant(params.get(name), name)
     page = selectors.work_order_list(actor=actor_of(request), filters=params, sort=sort, cursor=cursor, limit=limit)
     return _page(page)
 

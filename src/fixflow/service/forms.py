@@ -487,6 +487,8 @@ SORT_CHOICES = [
     ("priority", _("Priority")),
     ("number", _("Number")),
     ("-number", _("Number, highest first")),
+    ("sla_due", _("SLA due, earliest first")),
+    ("-sla_due", _("SLA due, latest first")),
 ]
 assert {k for k, _label in SORT_CHOICES} == set(WORK_ORDER_SORTS)
 
@@ -522,9 +524,40 @@ class WorkOrderFilterForm(forms.Form):
     )
     overdue = forms.BooleanField(label=_("Overdue"), required=False)
     unassigned = forms.BooleanField(label=_("Unassigned"), required=False)
+    sla_state = CommaMultipleChoiceField(
+        label=_("SLA"),
+        required=False,
+        choices=[
+            ("pending", _("On track")),
+            ("at_risk", _("At risk")),
+            ("paused", _("Paused")),
+            ("breached", _("Breached")),
+            ("met", _("Met")),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    sla_due_after = forms.DateField(
+        label=_("SLA due from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    sla_due_before = forms.DateField(
+        label=_("SLA due before"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
 
-    ADVANCED = ("status", "priority", "type", "technician", "client", "site", "billing_status", "overdue", "unassigned")
+    ADVANCED = (
+        "status",
+        "priority",
+        "type",
+        "technician",
+        "client",
+        "site",
+        "billing_status",
+        "overdue",
+        "unassigned",
+        "sla_state",
+        "sla_due_after",
+        "sla_due_before",
+    )
 
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)

@@ -227,11 +227,44 @@ class WorkOrderFilter(Schema):
     scheduled_from: AwareDatetime | None = None
     scheduled_to: AwareDatetime | None = None
     q: str | None = Field(None, description="Number, title, client, site or equipment name contains.")
-    sort: Literal["scheduled_start", "-scheduled_start", "created", "-created", "priority", "number", "-number"] = (
-        "-created"
+    sla_state: list[str] | None = Field(
+        None,
+        description="The worst state of the current SLA targets, comma-separated or repeated: "
+        "pending, at_risk, paused, breached, met.",
     )
+    sla_due_before: str | None = Field(
+        None, description="The earliest open SLA due instant is before this ISO 8601 instant (with an offset)."
+    )
+    sla_due_after: str | None = Field(
+        None, description="The earliest open SLA due instant is at or after this ISO 8601 instant (with an offset)."
+    )
+    sort: Literal[
+        "scheduled_start",
+        "-scheduled_start",
+        "created",
+        "-created",
+        "priority",
+        "number",
+        "-number",
+        "sla_due",
+        "-sla_due",
+    ] = Field("-created", description="sla_due: the earliest open SLA due instant first (work without one last).")
     cursor: str | None = None
     limit: int = 50
+
+
+SlaStateValue = Literal["pending", "paused", "at_risk", "met", "breached", "cancelled"]
+
+
+class SlaTargetStatusOut(Schema):
+    """One current SLA target of a work order: its state and the business time left."""
+
+    target: Literal["response", "resolution"]
+    state: SlaStateValue
+    due_at: datetime | None = Field(description="Empty while the clock is paused.")
+    remaining_minutes: int | None = Field(
+        description="Business minutes left (negative: overdue); empty once met or cancelled."
+    )
 
 
 class WorkOrderSummaryOut(Schema):
@@ -251,6 +284,10 @@ class WorkOrderSummaryOut(Schema):
     lead_technician: UserRef | None
     scheduled_start: datetime | None
     scheduled_end: datetime | None
+    sla_state: SlaStateValue | Literal[""] = Field(
+        description="The worst state of the current SLA targets (empty: no SLA applies)."
+    )
+    sla_due_at: datetime | None = Field(description="The earliest due instant of an open SLA target.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -283,10 +320,18 @@ class WorkOrderOut(WorkOrderSummaryOut):
     closed_by: UserRef | None
     cancelled_at: datetime | None
     created_by: UserRef | None
+    sla: list[SlaTargetStatusOut] = Field(
+        description="Per current SLA target (response, resolution): state, due instant and business minutes left. "
+        "GET /work-orders/{id}/sla explains them."
+    )
 
     @staticmethod
     def resolve_has_signature(obj) -> bool:
         return bool(obj.signature)
+
+    @staticmethod
+    def resolve_sla(obj) -> list:
+        return getattr(obj, "sla_targets", [])
 
 
 class TransitionIn(Schema):

@@ -6,13 +6,13 @@ the requests they made and the work orders made from them; client users see thei
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from fixflow.core import clock
-from fixflow.core.errors import not_found
+from fixflow.core.errors import not_found, validation
 from fixflow.core.pagination import Page, paginate
 from fixflow.core.permissions import Actor
 
@@ -64,7 +64,14 @@ WORK_ORDER_SORTS = {
     "priority": ["priority_rank", "scheduled_start"],
     "number": ["number"],
     "-number": ["-number"],
+    # The SLA summary's earliest open due instant; work orders without one (no SLA, met, paused) come
+    # last in both directions (the keyset pagination reads a nullable first key's NULLs after the rest).
+    "sla_due": ["sla_due_at"],
+    "-sla_due": ["-sla_due_at"],
 }
+
+# The SLA states a list can be filtered by (``WorkOrder.sla_state``, the worst current target).
+SLA_FILTER_STATES = ("pending", "at_risk", "paused", "breached", "met")
 
 
 def _as_list(value) -> list:
@@ -106,6 +113,17 @@ def work_order_filter(qs: QuerySet[WorkOrder], *, actor: Actor, filters: dict[st
         qs = qs.filter(scheduled_start__gte=start_from)
     if start_to := filters.get("scheduled_to"):
         qs = qs.filter(scheduled_start__lt=start_to)
+    if sla_states := _as_list(filters.get("sla_state")):
+        unknown = [s for s in sla_states if s not in SLA_FILTER_STATES]
+        if unknown:
+            raise validation(
+                f"Unknown SLA state {unknown[0]!r}; use {', '.join(SLA_FILTER_STATES)}.", field="sla_state"
+            )
+        qs = qs.filter(sla_state__in=sla_states)
+    if due_after := filters.get("sla_due_after"):
+        qs = qs.filter(sla_due_at__gte=_instant(due_after, actor, "sla_due_after"))
+    if due_before := filters.get("sla_due_before"):
+        qs = qs.filter(sla_due_at__lt=_instant(due_before, actor, "sla_due_before"))
     if q := (filters.get("q") or "").strip():
         qs = qs.filter(
             Q(number__icontains=q)
@@ -115,6 +133,25 @@ def work_order_filter(qs: QuerySet[WorkOrder], *, actor: Actor, filters: dict[st
             | Q(equipment__name__icontains=q)
         )
     return qs
+
+
+def _instant(value, actor: Actor, name: str) -> datetime:
+    """An instant from an aware datetime, an ISO instant, or a date (its start in the organization's zone)."""
+    if isinstance(value, datetime):
+        instant = value
+    elif isinstance(value, date):
+        instant = datetime.combine(value, time.min)
+    else:
+        text = str(value).strip()
+        try:
+            instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+", 1) if "T" in text else text)
+        except ValueError:
+            raise validation(
+                f"{name} must be a date (2026-12-01) or an instant (2026-12-01T09:30:00+01:00).", field=name
+            ) from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=actor.organization.tzinfo)
+    return instant
 
 
 def work_order_list(
@@ -132,8 +169,6 @@ def work_order_list(
     qs = work_order_filter(work_order_queryset(actor=actor), actor=actor, filters=filters)
     ordering = WORK_ORDER_SORTS.get(sort)
     if ordering is None:
-        from fixflow.core.errors import validation
-
         raise validation(f"Unknown sort {sort!r}; use one of {', '.join(WORK_ORDER_SORTS)}.", field="sort")
     qs = qs.select_related("client", "site", "equipment", "lead_technician")
     return paginate(qs, ordering=ordering, cursor=cursor, limit=limit, branches=branches)
@@ -298,10 +333,25 @@ def template_queryset(*, actor: Actor) -> QuerySet[WorkOrderTemplate]:
 
 
 def dispatcher_home(*, actor: Actor) -> dict[str, Any]:
-    """What a dispatcher starts the day with: new requests, unplanned work, overdue work."""
+    """What a dispatcher starts the day with: new requests, unplanned work, overdue work, SLAs in danger.
+
+    The SLA panel reads the summary the SLA engine keeps on the work order (``sla_state``,
+    ``sla_due_at``, indexed with the organization): open work at risk or breached, most urgent first,
+    with the business time left or overdue computed for those ten rows in one more query.
+    """
+    from fixflow.sla.selectors import attach_sla_remaining
+
     wos = work_order_queryset(actor=actor).select_related("client", "site", "lead_technician")
     now = clock.now()
+    sla_open = wos.filter(status__in=ACTIVE_STATUSES, sla_state__in=["at_risk", "breached"])
+    sla_attention = list(sla_open.order_by(F("sla_due_at").asc(nulls_last=True), "id")[:10])
+    attach_sla_remaining(sla_attention, now=now)
     return {
+        "sla_attention": sla_attention,
+        "sla_counts": sla_open.order_by().aggregate(
+            at_risk=Count("id", filter=Q(sla_state="at_risk")),
+            breached=Count("id", filter=Q(sla_state="breached")),
+        ),
         "new_requests": list(
             work_request_queryset(actor=actor)
             .filter(status="new")

@@ -26,10 +26,12 @@ from django.views.decorators.http import require_POST
 
 from fixflow.core import clock
 from fixflow.core.errors import DomainError, ErrorCode
+from fixflow.sla import selectors as sla_selectors
 from fixflow.web.helpers import actor_required, add_domain_error
 
 from . import forms, lifecycle, selectors, services
 from .choices import (
+    ACTIVE_STATUSES,
     BillingStatus,
     ChecklistKind,
     EventKind,
@@ -251,6 +253,7 @@ def work_order_list(request):
     now = clock.now()
     for wo in page.items:
         wo.is_overdue = wo.status in (Status.NEW, Status.PLANNED) and bool(wo.scheduled_end) and wo.scheduled_end < now
+    sla_selectors.attach_sla_remaining(page.items, now=now)
     is_staff = actor.can("notes.internal")
     current = request.GET.copy()
     current.pop("cursor", None)
@@ -282,6 +285,7 @@ QUICK_FILTERS = [  # label, query string, only for staff
     ("Mine", f"technician=me&{_OPEN}", True),
     ("Unassigned", "status=new&unassigned=on", True),
     ("Overdue", "overdue=on", False),
+    ("SLA at risk", f"sla_state=at_risk&sla_state=breached&{_OPEN}&sort=sla_due", True),
     ("To review", "status=completed", False),
     ("Closed", "status=closed", False),
 ]
@@ -517,7 +521,14 @@ def _detail_context(request, wo, *, transition_form=None, **bound) -> dict:
         item.shown_value = error["value"] if error else item.value
     start, end = forms.site_local(wo.scheduled_start, tz), forms.site_local(wo.scheduled_end, tz)
     same_day = start and end and start.date() == end.date()
+    sla = sla_selectors.work_order_sla(actor=actor, work_order=wo)
+    if sla is not None:  # the head badge: the exact business time to the summary's due instant
+        wo.sla_remaining = next(
+            (s.remaining_minutes for s in sla.statuses if s.due_at and s.due_at == wo.sla_due_at), None
+        )
     context = {
+        "sla": sla,
+        "can_recalculate_sla": sla is not None and actor.can("sla.recalculate") and wo.status in ACTIVE_STATUSES,
         "nav": "work_orders",
         "wo": wo,
         "tz": tz,

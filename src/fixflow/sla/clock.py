@@ -6,9 +6,12 @@ a night shift is two intervals on two days), and holidays as local dates (no wor
 
 Business time is the real time that overlaps working intervals. Each interval is turned into two UTC
 instants through the calendar's zone, so a working day across a DST change has its real length
-(00:00–24:00 lasts 23 hours on 2026-03-29 in Europe/Berlin and 25 hours on 2026-10-25), and a local
-time that does not exist (02:30 on the spring day) is read with the offset before the change, as
-``zoneinfo`` does for ``fold=0``. A 24×7 calendar counts real elapsed time.
+(00:00–24:00 lasts 23 hours on 2026-03-29 in Europe/Berlin and 25 hours on 2026-10-25). A local time
+is the first instant the wall clock shows it or a later time: a time that comes twice (02:30 on the
+autumn day) is its first occurrence, and a time the clocks jump over (02:30 on the spring day) is the
+instant of the jump (03:00 summer time), so 02:30–03:00 is empty that day and 02:30–05:00 lasts two
+hours. This mapping never goes backwards, so the intervals of a day, and of successive days, stay
+sorted and disjoint in UTC. A 24×7 calendar counts real elapsed time.
 
 Everything works in whole seconds; targets are whole minutes. Instants in and out are aware
 datetimes; results are in UTC.
@@ -83,7 +86,11 @@ class Calendar:
             return True
         instant = instant.astimezone(UTC)
         day = instant.astimezone(self.zone).date()
-        return any(start <= instant < end for start, end in self.working_intervals(day))
+        # The next day too: were the clocks to go back across midnight (from 00:30 to 23:30, say),
+        # the repeated half hour would show the earlier date inside the next day's first interval.
+        return any(
+            start <= instant < end for d in (day, day + timedelta(days=1)) for start, end in self.working_intervals(d)
+        )
 
 
 TWENTY_FOUR_SEVEN = Calendar(timezone="UTC", week=(((0, MINUTES_PER_DAY),),) * 7, always_open=True)
@@ -95,10 +102,24 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _utc(day: date, minute: int, zone: ZoneInfo) -> datetime:
+    """The first instant at which the wall clock of ``zone`` shows ``minute`` of ``day`` or later."""
     if minute == MINUTES_PER_DAY:
         day, minute = day + timedelta(days=1), 0
-    local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
-    return local.astimezone(UTC)
+    wall = datetime.combine(day, time(minute // 60, minute % 60))
+    instant = wall.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the first of a repeated time
+    if instant.astimezone(zone).replace(tzinfo=None) == wall:
+        return instant
+    # The clocks jump over ``wall``. Read with the offset after the jump it lies before the jump, with
+    # the offset before it at or after: find the jump between the two, to the second.
+    before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    after_offset = instant.astimezone(zone).utcoffset()
+    while instant - before > timedelta(seconds=1):
+        middle = before + timedelta(seconds=(instant - before).total_seconds() // 2)
+        if middle.astimezone(zone).utcoffset() == after_offset:
+            instant = middle
+        else:
+            before = middle
+    return instant
 
 
 def _check_aware(instant: datetime) -> datetime:
@@ -150,7 +171,9 @@ def business_seconds_between(calendar: Calendar, a: datetime, b: datetime) -> in
     total = timedelta()
     zone = calendar.zone
     day = a.astimezone(zone).date()
-    last = b.astimezone(zone).date()
+    # One day beyond ``b``'s date: were the clocks to go back across midnight, ``b`` could show the
+    # earlier date while the next day's first interval has begun.
+    last = b.astimezone(zone).date() + timedelta(days=1)
     while day <= last:
         for begin, end in calendar.working_intervals(day):
             lo, hi = max(begin, a), min(end, b)
@@ -182,8 +205,15 @@ def paused_seconds(calendar: Calendar, pauses: list[Pause] | tuple[Pause, ...], 
     return sum(business_seconds_between(calendar, p.start, p.end or until) for p in pauses)
 
 
+def _check_not_negative(target_minutes: int, paused: int) -> None:
+    # Checked apart: a negative pause must not shorten a target, even when the sum stays positive.
+    if target_minutes < 0 or paused < 0:
+        raise ValueError("Targets and paused time must not be negative.")
+
+
 def due_instant(calendar: Calendar, start: datetime, target_minutes: int, paused: int = 0) -> datetime:
     """Rule 5 of DOMAIN.md §2: start + target + paused business time, walked through the calendar."""
+    _check_not_negative(target_minutes, paused)
     return add_business_seconds(calendar, start, target_minutes * 60 + paused)
 
 
@@ -191,6 +221,7 @@ def at_risk_instant(
     calendar: Calendar, start: datetime, target_minutes: int, percent: int, paused: int = 0
 ) -> datetime:
     """When ``percent`` of the target is used up (the at-risk threshold), pauses added."""
+    _check_not_negative(target_minutes, paused)
     return add_business_seconds(calendar, start, (target_minutes * 60 * percent) // 100 + paused)
 
 

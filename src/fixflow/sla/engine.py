@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -53,6 +54,12 @@ def calendar_snapshot(calendar: BusinessCalendar, since: date | None = None) -> 
         "is_24x7": calendar.is_24x7,
         "holidays": [d.isoformat() for d in holidays.values_list("date", flat=True)],
     }
+
+
+def _local_date(calendar: BusinessCalendar, instant: datetime) -> date:
+    """The calendar's local date at ``instant``: holidays are local dates, and the instant may be
+    written in any zone (the server's UTC date is a day off for much of the day in most zones)."""
+    return instant.astimezone(ZoneInfo(calendar.timezone)).date()
 
 
 def calendar_from_snapshot(snapshot: dict) -> clock.Calendar:
@@ -164,8 +171,10 @@ def _judge(row: SlaClock, now: datetime) -> None:
 
 
 def _meet(row: SlaClock, when: datetime) -> None:
-    """The target is reached at ``when``: met when on time, breached (kept) when late (rule 6)."""
-    if row.state in FINAL_STATES:
+    """The target is reached at ``when``: met when on time, breached (kept) when late (rule 6).
+
+    Only the first time counts: a breached response is not reached again when the work resumes."""
+    if row.state in FINAL_STATES or row.met_at is not None:
         return
     row.met_at = when
     if row.state == SlaState.BREACHED:
@@ -190,10 +199,12 @@ def clock_status(row: SlaClock, sla: WorkOrderSla, now: datetime) -> Status:
     cal = calendar_from_snapshot(sla.calendar)
     remaining = None
     if row.state not in FINAL_STATES and row.paused_since is None and row.due_at is not None:
-        if now <= row.due_at:
-            remaining = clock.business_minutes_between(cal, now, row.due_at)
+        until = row.met_at or now  # a target reached late stays as late as it was reached
+        if until <= row.due_at:
+            remaining = clock.business_minutes_between(cal, until, row.due_at)
         else:
-            remaining = -clock.business_minutes_between(cal, row.due_at, now)
+            # overdue rounds up: a second late is a minute late, never "0 remaining" on a breach
+            remaining = -clock.business_seconds_between(cal, row.due_at, until) // 60
     elif row.paused_since is not None and row.state != SlaState.BREACHED:
         used = clock.business_seconds_between(cal, row.started_at, row.paused_since) - row.paused_seconds
         remaining = row.target_minutes - used // 60
@@ -237,7 +248,7 @@ def apply(wo, *, start: datetime | None = None, now: datetime | None = None) -> 
         policy=policy,
         policy_name=policy.name,
         policy_version=policy.version,
-        calendar=calendar_snapshot(cal, since=start.date()),
+        calendar=calendar_snapshot(cal, since=_local_date(cal, start)),
         targets=policy.targets,
         at_risk_percent=policy.at_risk_percent,
         response_met_on=policy.response_met_on,
@@ -248,9 +259,12 @@ def apply(wo, *, start: datetime | None = None, now: datetime | None = None) -> 
         applied_at=now,
     )
     rows = [_new_clock(wo, sla, target, cycle=1, start=start) for target in (Target.RESPONSE, Target.RESOLUTION)]
-    _evaluate(wo, sla, rows, now)
+    crossed = _evaluate(wo, sla, rows, now)
     SlaClock.objects.bulk_create(rows)
     _summarize(wo, rows)
+    # A work order made from an old request may be at risk or breached from the start; the scan only
+    # sees clocks that cross a threshold later, so the escalation is recorded here.
+    _notify(wo, crossed)
     return sla
 
 
@@ -350,8 +364,8 @@ def on_priority_changed(wo, *, now: datetime | None = None) -> None:
     cal = calendar_from_snapshot(sla.calendar)
     rows = _current(wo)
     for row in rows.values():
-        if row.state in FINAL_STATES:
-            continue
+        if row.state in FINAL_STATES or row.state == SlaState.BREACHED:
+            continue  # a met target stays met, a breach stays breached with the due it missed
         row.priority = wo.priority
         row.target_minutes = _target_minutes(sla, wo.priority, row.target)
         _schedule(row, cal, sla.at_risk_percent)
@@ -364,12 +378,13 @@ def on_priority_changed(wo, *, now: datetime | None = None) -> None:
 
 
 def _start_pause(wo, row: SlaClock, when: datetime, reason: str) -> None:
-    if row.paused_since is not None or row.state in FINAL_STATES:
+    # A breached clock does not pause: breach is sticky, and its due instant is the one it missed
+    # (pausing would blank it and move it past the breach on resuming).
+    if row.paused_since is not None or row.state in FINAL_STATES or row.state == SlaState.BREACHED:
         return
     row.paused_since = when
     row.due_at = row.at_risk_at = None
-    if row.state != SlaState.BREACHED:
-        row.state = SlaState.PAUSED
+    row.state = SlaState.PAUSED
     SlaPause.objects.create(
         organization_id=wo.organization_id, work_order=wo, clock=row, started_at=when, reason=reason
     )
@@ -403,7 +418,7 @@ def recalculate(wo, *, now: datetime | None = None) -> WorkOrderSla:
         return apply(wo, now=now)
     policy = policy_for(wo)
     sla.policy, sla.policy_name, sla.policy_version = policy, policy.name, policy.version
-    sla.calendar = calendar_snapshot(policy.calendar, since=sla.started_at.date())
+    sla.calendar = calendar_snapshot(policy.calendar, since=_local_date(policy.calendar, sla.started_at))
     sla.targets, sla.at_risk_percent = policy.targets, policy.at_risk_percent
     sla.response_met_on, sla.pausing_hold_reasons = policy.response_met_on, policy.pausing_hold_reasons
     sla.notify_technician, sla.escalation_email = policy.notify_technician, policy.escalation_email

@@ -265,11 +265,13 @@ def holidays_generate(*, actor: Actor, calendar_id, country: str, year: int, sub
         raise validation("Enter a year such as 2027.", field="year") from None
     if not 1990 <= year <= 2100:
         raise validation("Enter a year between 1990 and 2100.", field="year")
-    subdivision = (subdivision or "").strip().upper()
     supported = holidays_lib.list_supported_countries()[country]
-    if subdivision and subdivision not in supported:
+    # Codes are upper case (BE, NSW), some names are not (Augsburg, NSW Western): match either way.
+    wanted = (subdivision or "").strip()
+    subdivision = next((s for s in supported if s.casefold() == wanted.casefold()), None) if wanted else ""
+    if subdivision is None:
         raise validation(
-            f"{subdivision} is not a subdivision of {country}; use one of {', '.join(supported)}.", field="subdivision"
+            f"{wanted} is not a subdivision of {country}; use one of {', '.join(supported)}.", field="subdivision"
         )
     found = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year)
     return _add_holidays(actor, cal, dict(found.items()))
@@ -293,6 +295,8 @@ def normalize_targets(value: Any) -> dict:
         for target in ("response", "resolution"):
             raw = entry.get(target)
             try:
+                if isinstance(raw, bool):  # JSON true is not a number of minutes
+                    raise TypeError
                 minutes = int(raw)
                 if str(raw).strip() != str(minutes) and not isinstance(raw, int):
                     raise ValueError
@@ -370,11 +374,9 @@ def _apply_policy(actor: Actor, p: SlaPolicy, data: dict[str, Any]) -> tuple[lis
         if p.is_default and not data["is_active"]:
             raise validation("The default policy is always active.", field="is_active")
         p.is_active = bool(data["is_active"])
-    if "calendar_id" in data:
-        p.calendar = _calendar(actor, data["calendar_id"]) if data["calendar_id"] else None
-        if p.calendar is None:
-            raise validation("Choose the calendar the targets are counted in.", field="calendar")
-    elif p.calendar_id is None:
+    if "calendar_id" in data and data["calendar_id"] not in (None, ""):
+        p.calendar = _calendar(actor, data["calendar_id"])
+    elif "calendar_id" in data or p.calendar_id is None:
         raise validation("Choose the calendar the targets are counted in.", field="calendar")
     if "targets" in data:
         p.targets = normalize_targets(data["targets"])
@@ -533,7 +535,8 @@ def work_order_recalculate(*, actor: Actor, work_order_id):
 
     require(actor, "sla.recalculate")
     wo = (
-        WorkOrder.objects.select_for_update()
+        # only the work order's row: PostgreSQL cannot lock the nullable side of the equipment join
+        WorkOrder.objects.select_for_update(of=("self",))
         .filter(organization_id=actor.organization_id, pk=_pk(work_order_id))
         .select_related("equipment")
         .first()
