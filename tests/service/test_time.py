@@ -260,3 +260,20 @@ def test_a_timer_does_not_start_on_paused_or_finished_work(world, status):
     err = _refused(lambda: services.timer_start(actor=world.technician, work_order_id=wo.pk), wo)
     # then
     assert err.code == ErrorCode.CONFLICT
+
+
+def test_durations_across_a_dst_change_are_elapsed_time_not_wall_time(world):
+    # given a night shift in Berlin across the end of summer time (02:00–03:00 happens twice)
+    import zoneinfo
+    from datetime import datetime
+
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    wo = work_order_in(world, Status.IN_PROGRESS)
+    start = datetime(2025, 10, 26, 1, 0, tzinfo=berlin)
+    end = datetime(2025, 10, 26, 4, 0, tzinfo=berlin)  # three hours on the wall clock, four elapsed
+    # when
+    entry = _record(world.technician, wo, started_at=start, ended_at=end)
+    by_duration = _record(world.technician, wo, started_at=start, duration_minutes=240)
+    # then
+    assert entry.duration_minutes == 240
+    assert by_duration.ended_at == end

@@ -8,7 +8,7 @@ the action is refused (nothing is written then).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -220,6 +220,18 @@ def _require_open_for_recording(wo: WorkOrder, what: str) -> None:
         )
     if wo.billing_status == BillingStatus.INVOICED:
         raise DomainError(ErrorCode.CONFLICT, f"The work order has been invoiced: {what} can no longer be changed.")
+
+
+def _require_not_on_invoice(fact, what: str) -> None:
+    """A time entry or part usage on an invoice line that no credit note released is frozen (billing rule 1)."""
+    line = fact.invoice_lines.filter(released=False).select_related("invoice").first()
+    if line is None:
+        return
+    if line.invoice.status == "draft":
+        raise DomainError(ErrorCode.CONFLICT, f"This {what} is on a draft invoice: remove its line there first.")
+    raise DomainError(
+        ErrorCode.CONFLICT, f"This {what} is invoiced: it can no longer be changed; credit the invoice first."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -923,7 +935,9 @@ def checklist_answer(
 
 
 def _minutes(start: datetime, end: datetime) -> int:
-    return max(0, round((end - start).total_seconds() / 60))
+    """Elapsed minutes. In UTC: two datetimes in one named zone subtract on the wall clock in Python,
+    an hour off across a DST change."""
+    return max(0, round((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 60))
 
 
 def _time_technician(actor: Actor, wo: WorkOrder, technician_id):
@@ -954,6 +968,8 @@ def time_entry_create(
     technician = _time_technician(actor, wo, technician_id)
     if started_at is None:
         raise validation("Enter when the work started.", field="started_at")
+    started_at = started_at.astimezone(UTC)  # durations and comparisons in elapsed time, not wall time
+    ended_at = ended_at.astimezone(UTC) if ended_at is not None else None
     if ended_at is None and duration_minutes in (None, ""):
         raise validation("Enter the end time or the duration.", field="ended_at")
     if ended_at is None:
@@ -1053,6 +1069,7 @@ def time_entry_delete(*, actor: Actor, time_entry_id) -> None:
         raise not_found("Time entry")
     wo = _locked_work_order(actor, entry.work_order_id)
     _require_recording(actor, wo)
+    _require_not_on_invoice(entry, "time entry")
     _require_open_for_recording(wo, "time")
     if entry.technician_id != actor.user_id and not actor.can("work_orders.record_any"):
         raise DomainError(ErrorCode.PERMISSION_DENIED, "You can only remove your own time.")
@@ -1120,6 +1137,7 @@ def part_usage_delete(*, actor: Actor, part_usage_id) -> None:
         raise not_found("Part usage")
     wo = _locked_work_order(actor, usage.work_order_id)
     _require_recording(actor, wo)
+    _require_not_on_invoice(usage, "part usage")
     _require_open_for_recording(wo, "parts")
     data = {"part": usage.description, "quantity": str(usage.quantity)}
     usage.delete()
