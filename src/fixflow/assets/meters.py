@@ -39,7 +39,9 @@ def _equipment(actor: Actor, equipment_id) -> Equipment:
 def meter_queryset(*, actor: Actor):
     """Meters on equipment the actor may see."""
     require(actor, "equipment.view")
-    return Meter.objects.filter(equipment__in=entity_queryset(EQUIPMENT, actor=actor)).select_related("equipment")
+    return Meter.objects.filter(equipment__in=entity_queryset(EQUIPMENT, actor=actor)).select_related(
+        "equipment", "equipment__site"
+    )
 
 
 def meter_get(*, actor: Actor, pk, lock: bool = False) -> Meter:
@@ -183,7 +185,16 @@ def reading_record(
         last = meter.readings.order_by("-read_at", "-id").first()
         if last is not None and read_at < last.read_at:
             raise validation(
-                f"The last reading is from {last.read_at:%Y-%m-%d %H:%M}; record readings in order.", field="read_at"
+                f"The last reading is from {_site_time(meter, last.read_at):%-d %b %Y %H:%M}; "
+                "record readings in order.",
+                field="read_at",
+            )
+        if last is not None and kind == ReadingKind.READING and value < last.value:
+            raise validation(
+                f"{format_amount(value, meter.unit)} is below the last reading "
+                f"{format_amount(last.value, meter.unit)} of {_site_time(meter, last.read_at):%-d %b %Y}; "
+                "if the meter was replaced or rolled over, record a meter replacement or a rollover.",
+                field="value",
             )
         state = MeterState(lifetime=last.lifetime, reading=last.value) if last else None
         try:
@@ -210,6 +221,21 @@ def reading_record(
 
         on_meter_reading(meter)
     return reading
+
+
+def format_amount(value: Decimal | None, unit: str = "") -> str:
+    """A meter value as people read it: ``1,234.5 h`` (thousands grouped, no trailing zeros)."""
+    if value is None:
+        return ""
+    text = f"{Decimal(value).normalize():,f}"
+    return f"{text} {unit}".strip()
+
+
+def _site_time(meter: Meter, instant: datetime) -> datetime:
+    """An instant as the wall-clock time at the meter's site (messages name local times)."""
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(meter.equipment.site.timezone))
 
 
 def usage_rate(meter: Meter, *, now: datetime | None = None) -> Decimal | None:

@@ -52,8 +52,14 @@ def _ancestors(equipment) -> list:
 
 @actor_required
 def equipment_detail(request, pk):
+    return equipment_detail_page(request, entity_get(EQUIPMENT, actor=request.actor, pk=pk))
+
+
+def equipment_detail_page(request, equipment, *, status: int = 200, forms: dict | None = None):
+    """The equipment page; ``forms`` (meter id → bound reading form) shows a refused reading again."""
+    from .meter_views import equipment_meter_context
+
     actor = request.actor
-    equipment = entity_get(EQUIPMENT, actor=actor, pk=pk)
     children = entity_queryset(EQUIPMENT, actor=actor).filter(parent_id=equipment.pk).order_by("name", "id")
     history = equipment_history(actor=actor, equipment_id=equipment.pk, cursor=_cursor(request), limit=25)
     today = clock.now().astimezone(zoneinfo.ZoneInfo(equipment.site.timezone)).date()
@@ -68,8 +74,9 @@ def equipment_detail(request, pk):
         "request_url": request.build_absolute_uri(f"/r/{equipment.public_token}"),
         "can_manage": actor.can(EQUIPMENT.manage_capability),
         "can_create_work_order": actor.can("work_orders.create"),
+        **equipment_meter_context(request, equipment, forms=forms),
     }
-    return render(request, "assets/equipment_detail.html", context)
+    return render(request, "assets/equipment_detail.html", context, status=status)
 
 
 @actor_required
