@@ -151,6 +151,8 @@ def _instant(value, actor: Actor, name: str) -> datetime:
             ) from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=actor.organization.tzinfo)
+    if not 1900 <= instant.year <= 2999:  # beyond that the conversion to UTC overflows at the edges
+        raise validation(f"{name} must be between the years 1900 and 2999.", field=name)
     return instant
 
 

@@ -518,25 +518,42 @@ def scan(*, now: datetime | None = None, batch: int = SCAN_BATCH) -> dict[str, i
 
 
 def _scan_threshold(condition: Q, instant: str, level: str, now: datetime, batch: int) -> int:
+    """Move the clocks matching ``condition`` to ``level``, batch by batch in the order of ``instant``.
+
+    Locks are taken in the order every other writer uses — the work order first, then its clocks — so a
+    scan and a transition (which locks the work order, then its clocks) cannot deadlock. A work order
+    locked by someone else is skipped (``SKIP LOCKED``): whoever holds it judges its clocks on the way
+    out, and the next scan catches what is left.
+    """
     from fixflow.service.models import WorkOrder
 
     moved = 0
     after: tuple[datetime, int] | None = None
     while True:
         with transaction.atomic():
-            qs = SlaClock.objects.select_for_update(skip_locked=True).filter(condition, is_current=True)
+            candidates = SlaClock.objects.filter(condition, is_current=True)
             if after is not None:
-                qs = qs.filter(Q(**{f"{instant}__gt": after[0]}) | Q(**{instant: after[0], "pk__gt": after[1]}))
+                candidates = candidates.filter(
+                    Q(**{f"{instant}__gt": after[0]}) | Q(**{instant: after[0], "pk__gt": after[1]})
+                )
+            page = list(candidates.order_by(instant, "pk").values_list("pk", instant, "work_order_id")[:batch])
+            if not page:
+                return moved
+            after = (page[-1][1], page[-1][0])
+            locked = list(
+                WorkOrder.objects.select_for_update(skip_locked=True)
+                .filter(pk__in={wo for _pk, _at, wo in page})
+                .values_list("pk", flat=True)
+            )
+            # judged again under the lock: another scan may have moved them meanwhile
             rows = list(
-                qs.order_by(instant, "pk").values_list(
-                    "pk", instant, "organization_id", "work_order_id", "target", "cycle"
-                )[:batch]
+                SlaClock.objects.select_for_update()
+                .filter(condition, is_current=True, pk__in=[pk for pk, _at, wo in page if wo in set(locked)])
+                .values_list("pk", "organization_id", "work_order_id", "target", "cycle")
             )
             if not rows:
-                return moved
-            after = (rows[-1][1], rows[-1][0])
-            ids = [r[0] for r in rows]
-            work_orders = {r[3] for r in rows}
+                continue
+            ids, work_orders = [r[0] for r in rows], {r[2] for r in rows}
             if level == NotificationLevel.BREACHED:
                 SlaClock.objects.filter(pk__in=ids).update(
                     state=SlaState.BREACHED, breached_at=F("due_at"), updated_at=now
@@ -550,7 +567,7 @@ def _scan_threshold(condition: Q, instant: str, level: str, now: datetime, batch
             _record_notifications(
                 [
                     SlaNotification(organization_id=org, work_order_id=wo, target=target, level=level, cycle=cycle)
-                    for _pk, _at, org, wo, target, cycle in rows
+                    for _pk, org, wo, target, cycle in rows
                 ]
             )
             moved += len(rows)

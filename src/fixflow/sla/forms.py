@@ -55,7 +55,10 @@ def parse_duration(text: str) -> int:
     example = _("Write a duration such as 45 min, 4 h, 1 h 30 min, 1:30 or 1 d 2 h.")
     if not value:
         raise forms.ValidationError(_("Enter a target."), code="required")
-    if value.isdigit():
+    if len(value) > 40:
+        raise forms.ValidationError(_("“%(text)s…” is too long for a duration.") % {"text": text[:20]})
+    value = value.encode("ascii", "replace").decode()  # "²" and other non-ASCII digits are not numbers here
+    if re.fullmatch(r"\d+", value):
         return int(value)
     if m := re.fullmatch(r"(\d+):([0-5]\d)", value):
         return int(m[1]) * 60 + int(m[2])

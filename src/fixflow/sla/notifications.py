@@ -92,7 +92,9 @@ def claim(pk: int, *, now: datetime) -> bool:
 
 
 def _send_one(pk: int, *, now: datetime | None) -> Outcome:
-    now = now or wall_clock.now()
+    # Each claim from the time it is made: a sweep's start time would let a claim made minutes into a
+    # long sweep expire at once (another worker could take the row being sent).
+    now = max(now, wall_clock.now()) if now else wall_clock.now()
     if not claim(pk, now=now):
         return Outcome(sent=False)
     notification = (
@@ -197,7 +199,8 @@ def _local(instant: datetime | None, zone: str) -> str:
 def subject(notification: SlaNotification) -> str:
     wo = notification.work_order
     what = "SLA breached" if notification.level == NotificationLevel.BREACHED else "SLA at risk"
-    return f"[Fixflow] {what}: {wo.number} {wo.title} — {Target(notification.target).label.lower()}"
+    title = " ".join(wo.title.split())  # a header is one line: titles may hold line breaks
+    return f"[Fixflow] {what}: {wo.number} {title} — {Target(notification.target).label.lower()}"
 
 
 def context(notification: SlaNotification, sla_clock: SlaClock | None) -> dict:

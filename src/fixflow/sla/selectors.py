@@ -472,13 +472,15 @@ _COUNTS = {
 
 def _as_date(value, name: str) -> date:
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise validation(f"{name} must be a date such as 2026-01-31.", field=name) from None
+        value = value.date()
+    elif not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError:
+            raise validation(f"{name} must be a date such as 2026-01-31.", field=name) from None
+    if not 1900 <= value.year <= 2999:
+        raise validation(f"{name} must be between the years 1900 and 2999.", field=name)
+    return value
 
 
 def _months(first: date, end: date) -> list[str]:

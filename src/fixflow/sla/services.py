@@ -6,7 +6,7 @@ field, writes a ChangeRecord, and is the one path for that write (pages, API and
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -208,6 +208,34 @@ def _add_holidays(actor: Actor, cal: BusinessCalendar, days: dict[date, str]) ->
 MAX_ICS_BYTES = 1024 * 1024
 
 
+def _event_days(event, name: str) -> list[date]:
+    """The local dates an all-day VEVENT covers: DTSTART up to DTEND (exclusive) or DTSTART + DURATION."""
+    what = f"The event “{name or 'without a name'}”"
+    try:
+        start = event.decoded("DTSTART", None)
+        end = event.decoded("DTEND", None)
+        duration = event.decoded("DURATION", None) if end is None else None
+    except Exception:  # icalendar raises ValueError, TypeError … on malformed values
+        raise validation(f"{what} has a date the file does not write correctly.", field="file") from None
+    if start is None:
+        return []
+    if isinstance(start, datetime):
+        raise validation(f"{what} has a time of day; holidays are whole days.", field="file")
+    if not isinstance(start, date) or not 1900 <= start.year <= 2999:
+        raise validation(f"{what} starts outside the years 1900–2999.", field="file")
+    if isinstance(duration, timedelta):
+        end = start + max(duration, timedelta(days=1))
+    if end is None:
+        end = start + timedelta(days=1)
+    if isinstance(end, datetime):
+        end = end.date()
+    if not isinstance(end, date) or end.year > 3000:
+        raise validation(f"{what} has an end the file does not write as a date.", field="file")
+    if (end - start).days > 366:
+        raise validation(f"{what} lasts more than a year; a holiday is a day or a few.", field="file")
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
 @transaction.atomic
 def holidays_import_ics(*, actor: Actor, calendar_id, content: bytes) -> int:
     """Add the all-day events of an iCalendar file as holidays (each day of a multi-day event).
@@ -226,23 +254,12 @@ def holidays_import_ics(*, actor: Actor, calendar_id, content: bytes) -> int:
     except Exception:  # icalendar raises ValueError and others on malformed input
         raise validation("This is not an iCalendar (.ics) file.", field="file") from None
     days: dict[date, str] = {}
-    from datetime import datetime, timedelta
-
     for event in parsed.walk("VEVENT"):
-        start = event.decoded("DTSTART", None)
-        if start is None:
-            continue
-        if isinstance(start, datetime):
-            raise validation(
-                f"The event {event.get('SUMMARY', '')!s} has a time of day; holidays are whole days.", field="file"
-            )
-        end = event.decoded("DTEND", None) or start + timedelta(days=1)
-        if isinstance(end, datetime):
-            end = end.date()
-        day = start
-        while day < end and len(days) <= 3660:
-            days.setdefault(day, str(event.get("SUMMARY", "")))
-            day += timedelta(days=1)
+        name = " ".join(str(event.get("SUMMARY", "")).split())[:200]
+        for day in _event_days(event, name):
+            days.setdefault(day, name)
+            if len(days) > 3660:
+                raise validation("The file holds more than ten years of holidays; import one year at a time.", "file")
     if not days:
         raise validation("The file holds no all-day events.", field="file")
     return _add_holidays(actor, cal, days)
