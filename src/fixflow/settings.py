@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "fixflow.service",
     "fixflow.sla",
     "fixflow.maintenance",
+    "fixflow.billing",
     "django_tasks_db",
     "fixflow.web",
 ]

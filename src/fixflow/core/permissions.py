@@ -50,6 +50,13 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "sla.recalculate": frozenset({A, D}),
     "maintenance.view": frozenset({A, D, T, C}),  # plans, forecast, PM compliance
     "maintenance.manage": frozenset({A, D}),
+    # billing (issue 5): client users see their own client's sent quotes and issued invoices (portal)
+    "billing.configure": frozenset({A, C}),  # seller details, tax rates, price lists, rates, contracts
+    "quotes.view": frozenset({A, D, C, U}),
+    "quotes.manage": frozenset({A, D, C}),
+    "invoices.view": frozenset({A, D, C, U}),
+    "invoices.manage": frozenset({A, C}),  # drafts, issue, credit notes, payments
+    "charges.record": frozenset({A, D, T}),  # expenses and fixed charges on a work order
 }
 
 
