@@ -1,5 +1,5 @@
 """Browser test of the maintenance plan pages: a monthly "last day" plan through the form with its live
-preview, saved, generated at once, and the work order it made."""
+preview, saved, generated at once, the work order it made, and the plan on the forecast calendar."""
 
 import calendar
 from datetime import date, datetime, timedelta
@@ -87,3 +87,9 @@ def test_a_dispatcher_plans_monthly_work_on_the_last_day_and_generates_it_now(wo
     expect(page.locator("h1")).to_contain_text("Monthly pump inspection")
     assert occurrence.due_date == month_ends[0] and wo.type == "preventive"
     assert Occurrence.objects.filter(plan=plan).count() == 1 and today + timedelta(days=lead_days) == month_ends[0]
+
+    # and the forecast shows the plan: generated at the first month end, upcoming at the next one
+    for day, kind in ((month_ends[0], "generated"), (month_ends[1], "upcoming")):
+        page.goto(f"/maintenance/forecast/?view=month&date={day.isoformat()}")
+        cell = page.locator(f'.pm-day[data-date="{day.isoformat()}"]')
+        expect(cell.locator(f'.pm-item[data-kind="{kind}"]')).to_contain_text("Monthly pump inspection")
