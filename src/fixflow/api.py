@@ -20,6 +20,7 @@ install_error_handlers(api)
 
 def _mount() -> None:
     from fixflow.assets.api import router as assets_router
+    from fixflow.billing.config_api import router as billing_config_router
     from fixflow.core.api import router as core_router
     from fixflow.customers.api import router as customers_router
     from fixflow.inventory.api import router as inventory_router
@@ -34,6 +35,7 @@ def _mount() -> None:
     api.add_router("", service_router)
     api.add_router("", sla_router)
     api.add_router("", maintenance_router)
+    api.add_router("", billing_config_router)
 
 
 _mount()

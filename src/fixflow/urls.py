@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("fixflow.inventory.urls")),
     path("", include("fixflow.service.urls")),
     path("", include("fixflow.sla.urls")),
+    path("", include("fixflow.maintenance.urls")),
+    path("", include("fixflow.billing.urls")),
     path("settings/", include("fixflow.web.settings_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -104,6 +104,33 @@ BODIES = {
     ("POST", "/maintenance/plans/{id}/resume"): {},
     ("POST", "/maintenance/plans/{id}/generate"): {},
     ("GET", "/maintenance/plans/{id}/occurrences"): None,
+    ("GET", "/billing/tax-rates/{id}"): None,
+    ("PATCH", "/billing/tax-rates/{id}"): {"name": "Stolen"},
+    ("DELETE", "/billing/tax-rates/{id}"): None,
+    ("GET", "/billing/rate-classes/{id}"): None,
+    ("PATCH", "/billing/rate-classes/{id}"): {"name": "Stolen"},
+    ("DELETE", "/billing/rate-classes/{id}"): None,
+    ("GET", "/billing/technicians/{id}"): None,
+    ("PUT", "/billing/technicians/{id}"): {"rate_class_id": None},
+    ("GET", "/billing/rates/{id}"): None,
+    ("PATCH", "/billing/rates/{id}"): {"unit_price": "1"},
+    ("DELETE", "/billing/rates/{id}"): None,
+    ("GET", "/billing/price-lists/{id}"): None,
+    ("PATCH", "/billing/price-lists/{id}"): {"name": "Stolen"},
+    ("DELETE", "/billing/price-lists/{id}"): None,
+    ("GET", "/billing/price-lists/{id}/items"): None,
+    ("POST", "/billing/price-lists/{id}/items"): {"part_id": 1, "unit_price": "1"},
+    ("POST", "/billing/price-lists/{id}/items/import"): {"text": "X;1"},
+    ("PATCH", "/billing/price-list-items/{id}"): {"unit_price": "1"},
+    ("DELETE", "/billing/price-list-items/{id}"): None,
+    ("GET", "/billing/clients/{id}"): None,
+    ("PATCH", "/billing/clients/{id}"): {"city": "Stolen"},
+    ("GET", "/billing/contracts/{id}"): None,
+    ("PATCH", "/billing/contracts/{id}"): {"name": "Stolen"},
+    ("DELETE", "/billing/contracts/{id}"): None,
+    ("GET", "/part-categories/{id}"): None,
+    ("PATCH", "/part-categories/{id}"): {"name": "Stolen"},
+    ("DELETE", "/part-categories/{id}"): None,
 }
 
 
@@ -185,7 +212,36 @@ def foreign(other_world):
         rule="FREQ=MONTHLY",
         anchor="2027-01-01",
     ).pk
+    ids.update(_foreign_billing(ow, part))
     return ids
+
+
+def _foreign_billing(ow, part) -> dict:
+    """The other organization's billing configuration: one object per billing id route."""
+    from fixflow.billing import config_services as billing
+    from fixflow.billing.config_services import RateRow
+    from fixflow.inventory import services as inventory
+
+    admin = ow.admin
+    rate_class = billing.rate_class_create(actor=admin, data={"name": "Foreign class"})
+    price_list = billing.price_list_create(actor=admin, data={"name": "Foreign list", "currency": "EUR"})
+    (rate,) = billing.rates_replace(actor=admin, rows=[RateRow(None, "labour", "70")])
+    billing.technician_rate_class_set(actor=admin, user_id=ow.technician.user_id, rate_class_id=rate_class.pk)
+    item = billing.price_list_item_set(actor=admin, price_list_id=price_list.pk, part_id=part.pk, unit_price="1")
+    contract = billing.contract_create(
+        actor=admin, data={"client_id": ow.client.pk, "name": "Foreign contract", "valid_from": "2026-01-01"}
+    )
+    return {
+        "/billing/tax-rates/": billing.tax_rate_create(actor=admin, data={"name": "Foreign VAT", "rate": "20"}).pk,
+        "/billing/rate-classes/": rate_class.pk,
+        "/billing/technicians/": ow.technician.user_id,
+        "/billing/rates/": rate.pk,
+        "/billing/price-lists/": price_list.pk,
+        "/billing/price-list-items/": item.pk,
+        "/billing/clients/": ow.client.pk,
+        "/billing/contracts/": contract.pk,
+        "/part-categories/": inventory.part_category_create(actor=admin, data={"name": "Foreign category"}).pk,
+    }
 
 
 def _url(path: str, ids: dict) -> str:

@@ -130,6 +130,7 @@ def build(world, other_world) -> Scenario:
     }
     ids.update(_sla_objects(world))
     ids.update(_pm_objects(world, ids))
+    ids.update(_billing_objects(world, ids))
     client_texts = (
         world.client.name,
         world.site.name,
@@ -214,6 +215,76 @@ def _pm_objects(world, ids: dict) -> dict[str, int]:
         actor=world.admin, equipment_id=ids["equipment"], data={"name": "Spare counter", "unit": "cycles"}
     )
     return {"plan": plan.pk, "spare_plan": spare_plan.pk, "meter": meter.pk, "spare_meter": spare_meter.pk}
+
+
+def _billing_objects(world, ids: dict) -> dict[str, int]:
+    """Billing configuration (issue 5): seller settings with a logo and a default tax rate; a rate class the
+    technician bills at; default and price list rates; a price list with a part price that the world's
+    client is billed with; a contract covering the client's site and a part category; unused spares of each
+    to delete."""
+    from django.core.files.uploadedfile import SimpleUploadedFile as Upload
+
+    from fixflow.billing import config_services as billing
+    from fixflow.billing.config_services import RateRow
+    from fixflow.inventory import services as inventory
+
+    admin = world.admin
+    tax_rate = billing.tax_rate_create(actor=admin, data={"name": "VAT 19 %", "category": "S", "rate": "19"})
+    spare_tax_rate = billing.tax_rate_create(actor=admin, data={"name": "Spare VAT", "category": "S", "rate": "7"})
+    billing.billing_settings_update(
+        actor=admin,
+        data={
+            "legal_name": "Acme Maintenance GmbH",
+            "iban": "DE89370400440532013000",
+            "default_tax_rate_id": tax_rate.pk,
+        },
+        logo=Upload("logo.png", PNG_1PX, content_type="image/png"),
+    )
+    rate_class = billing.rate_class_create(actor=admin, data={"name": "Senior engineer"})
+    spare_rate_class = billing.rate_class_create(actor=admin, data={"name": "Spare class"})
+    billing.technician_rate_class_set(actor=admin, user_id=ids["technician_user"], rate_class_id=rate_class.pk)
+    rate, spare_rate = billing.rates_replace(
+        actor=admin, rows=[RateRow(None, "labour", "80", "40"), RateRow(rate_class.pk, "labour", "110", "55")]
+    )
+    price_list = billing.price_list_create(actor=admin, data={"name": "Key accounts", "currency": "EUR"})
+    spare_price_list = billing.price_list_create(actor=admin, data={"name": "Spare list", "currency": "EUR"})
+    billing.rates_replace(actor=admin, price_list_id=price_list.pk, rows=[RateRow(None, "labour", "75", "40")])
+    item = billing.price_list_item_set(
+        actor=admin, price_list_id=price_list.pk, part_id=ids["part"], unit_price="19.90"
+    )
+    spare_item = billing.price_list_item_set(
+        actor=admin, price_list_id=price_list.pk, part_id=ids["spare_part"], unit_price="4.90"
+    )
+    billing.client_billing_update(
+        actor=admin, client_id=ids["client"], data={"city": "Kiel", "price_list_id": price_list.pk}
+    )
+    part_category = inventory.part_category_create(actor=admin, data={"name": "Seals"})
+    spare_part_category = inventory.part_category_create(actor=admin, data={"name": "Spare category"})
+    contract_data = {
+        "client_id": ids["client"],
+        "valid_from": "2026-01-01",
+        "site_ids": [ids["site"]],
+        "included_labour_minutes": 600,
+        "covered_part_category_ids": [part_category.pk],
+    }
+    contract = billing.contract_create(actor=admin, data={"name": "Pump maintenance", **contract_data})
+    spare_contract = billing.contract_create(actor=admin, data={"name": "Spare contract", **contract_data})
+    return {
+        "tax_rate": tax_rate.pk,
+        "spare_tax_rate": spare_tax_rate.pk,
+        "rate_class": rate_class.pk,
+        "spare_rate_class": spare_rate_class.pk,
+        "rate": rate.pk,
+        "spare_rate": spare_rate.pk,
+        "price_list": price_list.pk,
+        "spare_price_list": spare_price_list.pk,
+        "price_list_item": item.pk,
+        "spare_price_list_item": spare_item.pk,
+        "part_category": part_category.pk,
+        "spare_part_category": spare_part_category.pk,
+        "contract": contract.pk,
+        "spare_contract": spare_contract.pk,
+    }
 
 
 __all__ = ["PNG_1PX", "Scenario", "build", "make_actor"]

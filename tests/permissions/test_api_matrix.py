@@ -230,6 +230,90 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/maintenance/forecast"): Rule(STAFF, query={"date_from": "2026-01-01", "date_to": "2026-12-31"}),
     ("GET", "/maintenance/compliance"): Rule(STAFF, query={"date_from": "2026-01-01", "date_to": "2026-12-31"}),
     ("GET", "/maintenance/stale-plans"): Rule(STAFF),
+    # --- billing configuration (issue 5): billing.configure (admin, accountant) changes it; whoever makes
+    # quotes (dispatchers too) reads tax rates, rates, price lists, contracts and clients' billing details;
+    # the seller settings stay with billing.configure. Part categories follow the parts. ---
+    ("GET", "/billing/settings"): Rule(frozenset({"admin", "accountant"})),
+    ("PATCH", "/billing/settings"): Rule(frozenset({"admin", "accountant"}), body={"city": "Kiel"}),
+    ("POST", "/billing/settings/logo"): Rule(frozenset({"admin", "accountant"}), body="multipart"),
+    ("DELETE", "/billing/settings/logo"): Rule(frozenset({"admin", "accountant"})),
+    ("GET", "/billing/tax-rates"): Rule(frozenset({"admin", "dispatcher", "accountant"}), leaks=("tax_rate",)),
+    ("POST", "/billing/tax-rates"): Rule(
+        frozenset({"admin", "accountant"}), body={"name": "VAT 5 %", "category": "S", "rate": "5"}
+    ),
+    ("GET", "/billing/tax-rates/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="tax_rate"),
+    ("PATCH", "/billing/tax-rates/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="tax_rate", body={"name": "VAT 19 % standard"}
+    ),
+    ("DELETE", "/billing/tax-rates/{id}"): Rule(frozenset({"admin", "accountant"}), target="spare_tax_rate"),
+    ("GET", "/billing/rate-classes"): Rule(frozenset({"admin", "dispatcher", "accountant"}), leaks=("rate_class",)),
+    ("POST", "/billing/rate-classes"): Rule(frozenset({"admin", "accountant"}), body={"name": "Apprentice"}),
+    ("GET", "/billing/rate-classes/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="rate_class"),
+    ("PATCH", "/billing/rate-classes/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="rate_class", body={"name": "Senior service engineer"}
+    ),
+    ("DELETE", "/billing/rate-classes/{id}"): Rule(frozenset({"admin", "accountant"}), target="spare_rate_class"),
+    ("GET", "/billing/technicians"): Rule(frozenset({"admin", "dispatcher", "accountant"})),
+    ("GET", "/billing/technicians/{id}"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}), target="technician_user"
+    ),
+    ("PUT", "/billing/technicians/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="technician_user", body={"rate_class_id": None}
+    ),
+    ("GET", "/billing/rates"): Rule(frozenset({"admin", "dispatcher", "accountant"}), leaks=("rate",)),
+    ("POST", "/billing/rates"): Rule(frozenset({"admin", "accountant"}), body={"kind": "travel", "unit_price": "55"}),
+    ("GET", "/billing/rates/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="rate"),
+    ("PATCH", "/billing/rates/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="rate", body={"unit_price": "88"}
+    ),
+    ("DELETE", "/billing/rates/{id}"): Rule(frozenset({"admin", "accountant"}), target="spare_rate"),
+    ("GET", "/billing/price-lists"): Rule(frozenset({"admin", "dispatcher", "accountant"}), leaks=("price_list",)),
+    ("POST", "/billing/price-lists"): Rule(frozenset({"admin", "accountant"}), body={"name": "Schools"}),
+    ("GET", "/billing/price-lists/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="price_list"),
+    ("PATCH", "/billing/price-lists/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="price_list", body={"parts_markup_percent": "20"}
+    ),
+    ("DELETE", "/billing/price-lists/{id}"): Rule(frozenset({"admin", "accountant"}), target="spare_price_list"),
+    ("GET", "/billing/price-lists/{id}/items"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}), target="price_list", leaks=("price_list_item",)
+    ),
+    ("POST", "/billing/price-lists/{id}/items"): Rule(
+        frozenset({"admin", "accountant"}),
+        target="price_list",
+        body=lambda i: {"part_id": i["spare_part"], "unit_price": "5.10"},
+    ),
+    ("POST", "/billing/price-lists/{id}/items/import"): Rule(
+        frozenset({"admin", "accountant"}), target="price_list", body={"text": "SEAL-77;22.50"}
+    ),
+    ("PATCH", "/billing/price-list-items/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="price_list_item", body={"unit_price": "20.50"}
+    ),
+    ("DELETE", "/billing/price-list-items/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="spare_price_list_item"
+    ),
+    ("GET", "/billing/clients/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="client"),
+    ("PATCH", "/billing/clients/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="client", body={"buyer_reference": "PO-4711"}
+    ),
+    ("GET", "/billing/contracts"): Rule(frozenset({"admin", "dispatcher", "accountant"}), leaks=("contract",)),
+    ("POST", "/billing/contracts"): Rule(
+        frozenset({"admin", "accountant"}),
+        body=lambda i: {"client_id": i["client"], "name": "Boiler care", "valid_from": "2026-01-01"},
+    ),
+    ("GET", "/billing/contracts/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="contract"),
+    ("PATCH", "/billing/contracts/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="contract", body={"included_labour_minutes": 1200}
+    ),
+    ("DELETE", "/billing/contracts/{id}"): Rule(frozenset({"admin", "accountant"}), target="spare_contract"),
+    ("GET", "/part-categories"): Rule(STAFF, leaks=("part_category",)),
+    ("POST", "/part-categories"): Rule(frozenset({"admin", "dispatcher", "accountant"}), body={"name": "Gaskets"}),
+    ("GET", "/part-categories/{id}"): Rule(STAFF, target="part_category"),
+    ("PATCH", "/part-categories/{id}"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}), target="part_category", body={"name": "Shaft seals"}
+    ),
+    ("DELETE", "/part-categories/{id}"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}), target="spare_part_category"
+    ),
 }
 
 

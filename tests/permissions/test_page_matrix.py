@@ -542,7 +542,604 @@ RULES: dict[str, Rule] = {
     "attachment_download": Rule(SEE_WORK_ORDER, kwargs={"pk": "attachment"}, hidden=OUT_OF_CLIENT),
     "attachment_thumbnail": Rule(SEE_WORK_ORDER, kwargs={"pk": "attachment"}, hidden=OUT_OF_CLIENT),
     # --- SLA configuration pages (issue 3: calendars, holidays, policies) ---
+    # sla.view (admin, dispatcher, accountant) reads; sla.manage (admin) changes; sla.recalculate (office).
+    # The scenario (``_sla_objects``) has a calendar with a holiday, an unused calendar and a policy.
+    "sla-calendar-list": Rule(frozenset({"admin", "dispatcher", "accountant"})),
+    "sla-calendar-detail": Rule(frozenset({"admin", "dispatcher", "accountant"}), kwargs={"pk": "sla_calendar"}),
+    "sla-calendar-create": Rule(
+        ADMIN,
+        methods=("GET", "POST"),
+        body=lambda s, r: {"name": "Night desk", "timezone": "Europe/Berlin", "w0-0-start": "8", "w0-0-end": "17:00"},
+    ),
+    "sla-calendar-preview": Rule(ADMIN, body=None),
+    "sla-calendar-edit": Rule(
+        ADMIN,
+        kwargs={"pk": "sla_calendar"},
+        methods=("GET", "POST"),
+        body=lambda s, r: {"name": "Office", "timezone": "Europe/Berlin", "w1-0-start": "07:00", "w1-0-end": "15:00"},
+    ),
+    "sla-calendar-delete": Rule(
+        ADMIN,
+        kwargs={"pk": "spare_sla_calendar"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("sla", "BusinessCalendar").objects.filter(pk=s.ids["spare_sla_calendar"]).exists() == allowed
+            and pytest.fail(f"{role}: the calendar {'stayed' if allowed else 'was deleted'}")
+        ),
+    ),
+    "sla-holiday-add": Rule(
+        ADMIN,
+        kwargs={"pk": "sla_calendar"},
+        methods=("POST",),
+        body=lambda s, r: {"holiday-date": "2026-12-24", "holiday-name": "Christmas Eve"},
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("sla", "Holiday").objects.filter(date="2026-12-24").exists() != allowed
+            and pytest.fail(f"{role}: holiday added is not {allowed}")
+        ),
+    ),
+    "sla-holiday-import": Rule(
+        ADMIN,
+        kwargs={"pk": "sla_calendar"},
+        methods=("POST",),
+        body=lambda s, r: {
+            "ics-file": SimpleUploadedFile(
+                "closures.ics",
+                b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:1@t\r\n"
+                b"DTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20261231\r\nSUMMARY:Closed\r\nEND:VEVENT\r\n"
+                b"END:VCALENDAR\r\n",
+                content_type="text/calendar",
+            )
+        },
+    ),
+    "sla-holiday-generate": Rule(
+        ADMIN,
+        kwargs={"pk": "sla_calendar"},
+        methods=("POST",),
+        body=lambda s, r: {"gen-country": "DE", "gen-year": "2027"},
+    ),
+    "sla-holiday-remove": Rule(
+        ADMIN,
+        kwargs={"pk": "sla_holiday"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("sla", "Holiday").objects.filter(pk=s.ids["sla_holiday"]).exists() == allowed
+            and pytest.fail(f"{role}: the holiday {'stayed' if allowed else 'was removed'}")
+        ),
+    ),
+    "sla-policy-list": Rule(frozenset({"admin", "dispatcher", "accountant"})),
+    "sla-policy-create": Rule(
+        ADMIN,
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "name": "Silver",
+            "is_active": "on",
+            "calendar": s.ids["sla_calendar"],
+            "priorities": ["critical"],
+            "at_risk_percent": "80",
+            "response_met_on": "start",
+            **{f"target_{p}_response": "1 h" for p in ("critical", "high", "normal", "low")},
+            **{f"target_{p}_resolution": "4 h" for p in ("critical", "high", "normal", "low")},
+        },
+    ),
+    "sla-policy-edit": Rule(
+        ADMIN,
+        kwargs={"pk": "sla_policy"},
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "name": "Gold clients",
+            "is_active": "on",
+            "calendar": s.ids["sla_calendar"],
+            "at_risk_percent": "70",
+            "response_met_on": "assignment",
+            **{f"target_{p}_response": "30 min" for p in ("critical", "high", "normal", "low")},
+            **{f"target_{p}_resolution": "2 h" for p in ("critical", "high", "normal", "low")},
+        },
+        check=lambda role, allowed, response, client, s: (
+            (apps.get_model("sla", "SlaPolicy").objects.get(pk=s.ids["sla_policy"]).at_risk_percent == 70) != allowed
+            and pytest.fail(f"{role}: policy changed is not {allowed}")
+        ),
+    ),
+    "sla-policy-delete": Rule(
+        ADMIN,
+        kwargs={"pk": "sla_policy"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("sla", "SlaPolicy").objects.filter(pk=s.ids["sla_policy"]).exists() == allowed
+            and pytest.fail(f"{role}: the policy {'stayed' if allowed else 'was deleted'}")
+        ),
+    ),
+    "sla-policy-move": Rule(
+        ADMIN, kwargs={"pk": "sla_policy"}, methods=("POST",), body=lambda s, r: {"direction": "up"}
+    ),
+    "sla-policy-recalculate": Rule(OFFICE, methods=("GET", "POST"), body=lambda s, r: {}),
     # --- SLA on work order pages and the compliance report (issue 3) ---
+    # sla.view holders see the whole organization's numbers; client users see none (not even their own)
+    "sla-compliance": Rule(BILLING),
+    "sla-work-order-recalculate": Rule(
+        OFFICE,
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("sla", "WorkOrderSla")
+            .objects.filter(work_order_id=s.ids["work_order"], recalculated_at__isnull=False)
+            .exists()
+            != allowed
+            and pytest.fail(f"{role}: SLA recalculated is not {allowed}")
+        ),
+    ),
+    # --- PM plan pages (issue 6: plan list, form, detail, actions) ---
+    # maintenance.view (admin, dispatcher, technicians, accountant) reads plans; maintenance.manage (office)
+    # creates, edits, previews, pauses, resumes, generates and deletes. The scenario (``_pm_objects``) has
+    # a quarterly plan on the pump and a spare plan, both first due in two months (nothing generated).
+    "maintenance-plan-list": Rule(STAFF),
+    "maintenance-plan-create": Rule(
+        OFFICE,
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "name": "Monthly filter check",
+            "template": s.ids["template"],
+            "target_kind": "equipment",
+            "equipment": s.ids["equipment"],
+            "time_trigger": "calendar",
+            "interval": "1",
+            "frequency": "monthly",
+            "monthly_by": "last_day",
+            "anchor": (timezone.now().date() + timedelta(days=30)).isoformat(),
+            "due_time": "09:00",
+            "lead_days": "7",
+            "horizon_days": "365",
+            "open_policy": "skip",
+            "day_shift": "none",
+            "is_active": "on",
+        },
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("maintenance", "MaintenancePlan")
+            .objects.filter(organization_id=s.ids["organization"], name="Monthly filter check")
+            .exists()
+            != allowed
+            and pytest.fail(f"{role}: plan created is not {allowed}")
+        ),
+    ),
+    "maintenance-plan-preview": Rule(
+        OFFICE,
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "equipment": s.ids["equipment"],
+            "time_trigger": "calendar",
+            "frequency": "weekly",
+            "interval": "2",
+            "weekdays": ["0", "3"],
+            "anchor": timezone.now().date().isoformat(),
+        },
+        ok={"POST": frozenset({200})},
+    ),
+    "maintenance-plan-detail": Rule(STAFF, kwargs={"pk": "plan"}),
+    "maintenance-plan-edit": Rule(
+        OFFICE,
+        kwargs={"pk": "plan"},
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "name": "Renamed pump service",
+            "template": s.ids["template"],
+            "target_kind": "equipment",
+            "equipment": s.ids["equipment"],
+            "time_trigger": "calendar",
+            "interval": "3",
+            "frequency": "monthly",
+            "monthly_by": "day",
+            "anchor": (timezone.now().date() + timedelta(days=60)).isoformat(),
+            "due_time": "09:00",
+            "lead_days": "7",
+            "horizon_days": "365",
+            "open_policy": "skip",
+            "day_shift": "none",
+            "is_active": "on",
+        },
+        check=lambda role, allowed, response, client, s: (
+            (
+                apps.get_model("maintenance", "MaintenancePlan").objects.get(pk=s.ids["plan"]).name
+                == "Renamed pump service"
+            )
+            != allowed
+            and pytest.fail(f"{role}: plan renamed is not {allowed}")
+        ),
+    ),
+    "maintenance-plan-pause": Rule(
+        OFFICE,
+        kwargs={"pk": "plan"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("maintenance", "MaintenancePlan").objects.get(pk=s.ids["plan"]).is_active == allowed
+            and pytest.fail(f"{role}: plan paused is not {allowed}")
+        ),
+    ),
+    "maintenance-plan-resume": Rule(
+        OFFICE,
+        kwargs={"pk": "plan"},
+        methods=("POST",),
+        setup=lambda s, world: (
+            apps.get_model("maintenance", "MaintenancePlan").objects.filter(pk=s.ids["plan"]).update(is_active=False)
+        ),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("maintenance", "MaintenancePlan").objects.get(pk=s.ids["plan"]).is_active != allowed
+            and pytest.fail(f"{role}: plan resumed is not {allowed}")
+        ),
+    ),
+    "maintenance-plan-generate": Rule(OFFICE, kwargs={"pk": "plan"}, methods=("POST",)),
+    "maintenance-plan-delete": Rule(
+        OFFICE,
+        kwargs={"pk": "spare_plan"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("maintenance", "MaintenancePlan").objects.filter(pk=s.ids["spare_plan"]).exists() == allowed
+            and pytest.fail(f"{role}: the plan {'stayed' if allowed else 'was deleted'}")
+        ),
+    ),
+    # --- PM forecast, compliance and stale plan pages (issue 6) ---
+    # maintenance.view (staff) sees the whole organization's plans; client users and requesters none. The
+    # scenario's plan shows in the plan filter (its first due date is two months away, beyond this month)
+    "maintenance-forecast": Rule(
+        STAFF,
+        check=lambda role, allowed, response, client, s: (
+            allowed
+            and "Quarterly pump service" not in _content(response)
+            and pytest.fail(f"{role}: the scenario's plan is not offered as a filter")
+        ),
+    ),
+    "maintenance-compliance": Rule(
+        STAFF,
+        check=lambda role, allowed, response, client, s: (
+            allowed
+            and "Quarterly pump service" not in _content(response)
+            and pytest.fail(f"{role}: the scenario's plan is not offered as a filter")
+        ),
+    ),
+    "maintenance-stale": Rule(STAFF),
+    # --- meters on the equipment and work order pages (issue 6) ---
+    # Everyone who sees the equipment sees its meters; equipment.manage (office) adds, changes and deletes them;
+    # admins, dispatchers and technicians (assigned or not: readings are observations) record readings. The
+    # scenario's meter ("Running hours") has one reading of 1000; the spare meter has none.
+    "meter-detail": Rule(MEMBERS - OUT_OF_CLIENT, kwargs={"pk": "meter"}, hidden=OUT_OF_CLIENT),
+    "meter-create": Rule(
+        OFFICE,
+        kwargs={"pk": "equipment"},
+        methods=("GET", "POST"),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"name": "Burner starts", "unit": "cycles", "kind": "continuous", "usage_window_days": "30"},
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("assets", "Meter").objects.filter(name="Burner starts").exists() != allowed
+            and pytest.fail(f"{role}: meter added is not {allowed}")
+        ),
+    ),
+    "meter-edit": Rule(
+        OFFICE,
+        kwargs={"pk": "meter"},
+        methods=("GET", "POST"),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {
+            "name": "Running hours",
+            "unit": "h",
+            "kind": "continuous",
+            "usage_window_days": "14",
+            "is_active": "on",
+        },
+        check=lambda role, allowed, response, client, s: (
+            (apps.get_model("assets", "Meter").objects.get(pk=s.ids["meter"]).usage_window_days == 14) != allowed
+            and pytest.fail(f"{role}: meter changed is not {allowed}")
+        ),
+    ),
+    "meter-delete": Rule(
+        OFFICE,
+        kwargs={"pk": "spare_meter"},
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("assets", "Meter").objects.filter(pk=s.ids["spare_meter"]).exists() == allowed
+            and pytest.fail(f"{role}: the meter {'stayed' if allowed else 'was deleted'}")
+        ),
+    ),
+    "meter-reading-record": Rule(
+        RECORD | {"technician2"},
+        kwargs={"pk": "meter"},
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {f"m{s.ids['meter']}-value": "1100"},
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("assets", "MeterReading").objects.filter(meter_id=s.ids["meter"], value=1100).exists()
+            != allowed
+            and pytest.fail(f"{role}: reading recorded is not {allowed}")
+        ),
+    ),
+    "work-order-meter-reading": Rule(
+        RECORD | {"technician2"},
+        kwargs=WO,
+        methods=("POST",),
+        hidden=OUT_OF_CLIENT,
+        body=lambda s, r: {"meter": s.ids["meter"], f"m{s.ids['meter']}-value": "1100"},
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("assets", "MeterReading")
+            .objects.filter(meter_id=s.ids["meter"], work_order_id=s.ids["work_order"], value=1100)
+            .exists()
+            != allowed
+            and pytest.fail(f"{role}: reading recorded on the work order is not {allowed}")
+        ),
+    ),
+    # --- billing configuration pages (issue 5) ---
+    # billing.configure (admin, accountant) changes the seller settings, tax rates, rates, rate classes, price
+    # lists, clients' billing details and contracts; whoever makes quotes (dispatchers too) reads tax rates,
+    # rates, price lists, contracts and the client's billing card. Part categories follow the parts
+    # (parts.view reads, parts.manage changes). The scenario (``_billing_objects``) has one of each, the
+    # world's client on the price list with a contract, and unused spares to delete.
+    "billing-settings": Rule(
+        frozenset({"admin", "accountant"}),
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "legal_name": "Acme Facility GmbH",
+            "country": "DE",
+            "iban": "DE89 3704 0044 0532 0130 00",
+            "payment_terms_days": "30",
+            "invoice_series": "INV",
+            "credit_note_series": "CN",
+            "quote_prefix": "Q",
+            "default_tax_rate": s.ids["tax_rate"],
+            "labour_minimum_minutes": "15",
+            "labour_increment_minutes": "15",
+            "parts_markup_percent": "30",
+            "call_out_fee": "0",
+            "overtime_multiplier": "1.5",
+            "leakage_days": "14",
+            "quote_validity_days": "30",
+        },
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "BillingSettings")
+            .objects.filter(organization_id=s.ids["organization"], legal_name="Acme Facility GmbH")
+            .exists()
+            != allowed
+            and pytest.fail(f"{role}: billing settings saved is not {allowed}")
+        ),
+    ),
+    "billing-tax-rate-list": Rule(frozenset({"admin", "dispatcher", "accountant"})),
+    "billing-tax-rate-create": Rule(
+        frozenset({"admin", "accountant"}),
+        methods=("GET", "POST"),
+        body=lambda s, r: {"name": "VAT 5 %", "category": "S", "rate": "5", "is_active": "on"},
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "TaxRate")
+            .objects.filter(organization_id=s.ids["organization"], name="VAT 5 %")
+            .exists()
+            != allowed
+            and pytest.fail(f"{role}: tax rate added is not {allowed}")
+        ),
+    ),
+    "billing-tax-rate-edit": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "tax_rate"},
+        methods=("GET", "POST"),
+        body=lambda s, r: {"name": "VAT 19 % standard", "category": "S", "rate": "19", "is_active": "on"},
+        check=lambda role, allowed, response, client, s: (
+            (apps.get_model("billing", "TaxRate").objects.get(pk=s.ids["tax_rate"]).name == "VAT 19 % standard")
+            != allowed
+            and pytest.fail(f"{role}: tax rate changed is not {allowed}")
+        ),
+    ),
+    "billing-tax-rate-delete": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "spare_tax_rate"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "TaxRate").objects.filter(pk=s.ids["spare_tax_rate"]).exists() == allowed
+            and pytest.fail(f"{role}: the tax rate {'stayed' if allowed else 'was deleted'}")
+        ),
+    ),
+    "billing-rates": Rule(frozenset({"admin", "dispatcher", "accountant"})),
+    "billing-rates-save": Rule(
+        frozenset({"admin", "accountant"}),
+        methods=("POST",),
+        body=lambda s, r: {
+            "labour-default-unit_price": "85",
+            "labour-default-unit_cost": "40",
+            f"labour-{s.ids['rate_class']}-unit_price": "110",
+        },
+        check=lambda role, allowed, response, client, s: (
+            (apps.get_model("billing", "Rate").objects.get(pk=s.ids["rate"]).unit_price == 85) != allowed
+            and pytest.fail(f"{role}: rate changed is not {allowed}")
+        ),
+    ),
+    "billing-technicians": Rule(
+        frozenset({"admin", "accountant"}),
+        methods=("POST",),
+        body=lambda s, r: {f"t-tech-{s.ids['technician_user']}": ""},
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "TechnicianRateClass")
+            .objects.filter(user_id=s.ids["technician_user"], organization_id=s.ids["organization"])
+            .exists()
+            == allowed
+            and pytest.fail(f"{role}: technician taken off the rate class is not {allowed}")
+        ),
+    ),
+    "billing-rate-class-create": Rule(
+        frozenset({"admin", "accountant"}),
+        methods=("POST",),
+        body=lambda s, r: {"class-name": "Apprentice"},
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "RateClass")
+            .objects.filter(organization_id=s.ids["organization"], name="Apprentice")
+            .exists()
+            != allowed
+            and pytest.fail(f"{role}: rate class added is not {allowed}")
+        ),
+    ),
+    "billing-rate-class-edit": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "rate_class"},
+        methods=("GET", "POST"),
+        body=lambda s, r: {"name": "Senior service engineer"},
+    ),
+    "billing-rate-class-delete": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "spare_rate_class"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "RateClass").objects.filter(pk=s.ids["spare_rate_class"]).exists() == allowed
+            and pytest.fail(f"{role}: the rate class {'stayed' if allowed else 'was deleted'}")
+        ),
+    ),
+    "billing-price-list-list": Rule(frozenset({"admin", "dispatcher", "accountant"})),
+    "billing-price-list-create": Rule(
+        frozenset({"admin", "accountant"}),
+        methods=("GET", "POST"),
+        body=lambda s, r: {"name": "Schools", "currency": "EUR", "is_active": "on"},
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "PriceList")
+            .objects.filter(organization_id=s.ids["organization"], name="Schools")
+            .exists()
+            != allowed
+            and pytest.fail(f"{role}: price list added is not {allowed}")
+        ),
+    ),
+    "billing-part-options": Rule(frozenset({"admin", "dispatcher", "accountant"})),
+    "billing-price-list-detail": Rule(frozenset({"admin", "dispatcher", "accountant"}), kwargs={"pk": "price_list"}),
+    "billing-price-list-edit": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "price_list"},
+        methods=("GET", "POST"),
+        body=lambda s, r: {"name": "Key accounts 2026", "currency": "EUR", "is_active": "on"},
+    ),
+    "billing-price-list-delete": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "spare_price_list"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "PriceList").objects.filter(pk=s.ids["spare_price_list"]).exists() == allowed
+            and pytest.fail(f"{role}: the price list {'stayed' if allowed else 'was deleted'}")
+        ),
+    ),
+    "billing-price-list-rates": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "price_list"},
+        methods=("POST",),
+        body=lambda s, r: {"labour-default-unit_price": "77", "labour-default-unit_cost": "40"},
+    ),
+    "billing-price-list-item-add": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "price_list"},
+        methods=("POST",),
+        body=lambda s, r: {"item-sku": "SEAL-77", "item-unit_price": "21.50"},
+        check=lambda role, allowed, response, client, s: (
+            (apps.get_model("billing", "PriceListItem").objects.get(pk=s.ids["price_list_item"]).unit_price == 21.5)
+            != allowed
+            and pytest.fail(f"{role}: part price changed is not {allowed}")
+        ),
+    ),
+    "billing-price-list-import": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "price_list"},
+        methods=("POST",),
+        body=lambda s, r: {"import-lines": "SEAL-77;22,00"},
+    ),
+    "billing-price-list-item-remove": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "spare_price_list_item"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "PriceListItem").objects.filter(pk=s.ids["spare_price_list_item"]).exists()
+            == allowed
+            and pytest.fail(f"{role}: the part price {'stayed' if allowed else 'was removed'}")
+        ),
+    ),
+    "billing-client-card": Rule(frozenset({"admin", "dispatcher", "accountant"}), kwargs={"pk": "client"}),
+    "billing-client-edit": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "client"},
+        methods=("GET", "POST"),
+        body=lambda s, r: {"city": "Lübeck", "country": "DE", "price_list": s.ids["price_list"]},
+        check=lambda role, allowed, response, client, s: (
+            (apps.get_model("billing", "ClientBilling").objects.get(client_id=s.ids["client"]).city == "Lübeck")
+            != allowed
+            and pytest.fail(f"{role}: client billing details changed is not {allowed}")
+        ),
+    ),
+    "billing-contract-list": Rule(frozenset({"admin", "dispatcher", "accountant"})),
+    "billing-contract-create": Rule(
+        frozenset({"admin", "accountant"}),
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "client": s.ids["client"],
+            "name": "Boiler care",
+            "valid_from": "2026-01-01",
+            "sites": [s.ids["site"]],
+            "included_labour_hours": "7.5",
+            "period": "quarter",
+            "discount_percent": "5",
+            "is_active": "on",
+        },
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "ServiceContract")
+            .objects.filter(organization_id=s.ids["organization"], name="Boiler care", included_labour_minutes=450)
+            .exists()
+            != allowed
+            and pytest.fail(f"{role}: contract added is not {allowed}")
+        ),
+    ),
+    "billing-contract-detail": Rule(frozenset({"admin", "dispatcher", "accountant"}), kwargs={"pk": "contract"}),
+    "billing-contract-edit": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "contract"},
+        methods=("GET", "POST"),
+        body=lambda s, r: {
+            "client": s.ids["client"],
+            "name": "Pump maintenance",
+            "valid_from": "2026-01-01",
+            "included_labour_hours": "20",
+            "period": "year",
+            "discount_percent": "0",
+            "is_active": "on",
+        },
+        check=lambda role, allowed, response, client, s: (
+            (
+                apps.get_model("billing", "ServiceContract").objects.get(pk=s.ids["contract"]).included_labour_minutes
+                == 1200
+            )
+            != allowed
+            and pytest.fail(f"{role}: contract changed is not {allowed}")
+        ),
+    ),
+    "billing-contract-delete": Rule(
+        frozenset({"admin", "accountant"}),
+        kwargs={"pk": "spare_contract"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("billing", "ServiceContract").objects.filter(pk=s.ids["spare_contract"]).exists() == allowed
+            and pytest.fail(f"{role}: the contract {'stayed' if allowed else 'was deleted'}")
+        ),
+    ),
+    "part_category_list": Rule(STAFF),
+    "part_category_create": Rule(
+        BILLING,
+        methods=("GET", "POST"),
+        body=lambda s, r: {"name": "Gaskets"},
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("inventory", "PartCategory")
+            .objects.filter(organization_id=s.ids["organization"], name="Gaskets")
+            .exists()
+            != allowed
+            and pytest.fail(f"{role}: part category added is not {allowed}")
+        ),
+    ),
+    "part_category_edit": Rule(
+        BILLING, kwargs={"pk": "part_category"}, methods=("GET", "POST"), body=lambda s, r: {"name": "Shaft seals"}
+    ),
+    "part_category_delete": Rule(
+        BILLING,
+        kwargs={"pk": "spare_part_category"},
+        methods=("POST",),
+        check=lambda role, allowed, response, client, s: (
+            apps.get_model("inventory", "PartCategory").objects.filter(pk=s.ids["spare_part_category"]).exists()
+            == allowed
+            and pytest.fail(f"{role}: the part category {'stayed' if allowed else 'was deleted'}")
+        ),
+    ),
 }
 
 
@@ -574,7 +1171,7 @@ def test_every_page_has_a_rule():
 
 # --- the matrix ----------------------------------------------------------------------------------
 
-TENANT_MODELS_APPS = ("core", "customers", "assets", "inventory", "service")
+TENANT_MODELS_APPS = ("core", "customers", "assets", "inventory", "service", "sla", "maintenance", "billing")
 
 
 def _fingerprint(organization_id: int | None = None) -> dict:

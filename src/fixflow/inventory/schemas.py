@@ -21,6 +21,7 @@ class PartIn(Schema):
     unit_cost: Decimal = Field(Decimal(0), ge=0, max_digits=12, decimal_places=4)
     sale_price: Decimal = Field(Decimal(0), ge=0, max_digits=12, decimal_places=4)
     barcode: str = Field("", max_length=64)
+    category_id: int | None = Field(None, description="Its part category (service contracts cover parts by category).")
     is_active: bool = True
 
 
@@ -31,6 +32,7 @@ class PartPatch(Schema):
     unit_cost: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=4)
     sale_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=4)
     barcode: str | None = Field(None, max_length=64)
+    category_id: int | None = Field(None, description="Send null to take the part out of its category.")
     is_active: bool | None = None
 
 
@@ -42,7 +44,24 @@ class PartOut(Schema):
     unit_cost: Decimal
     sale_price: Decimal
     barcode: str
+    category_id: int | None
     is_active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PartCategoryIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class PartCategoryPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+
+
+class PartCategoryOut(Schema):
+    id: int
+    name: str
     version: int
     created_at: datetime
     updated_at: datetime
