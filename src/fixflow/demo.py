@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import io
+import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,13 +31,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 from django.db.models import Max, OuterRef, Subquery
 
-from fixflow.assets.models import Equipment, EquipmentCategory
+from fixflow.assets import meters
+from fixflow.assets.models import Equipment, EquipmentCategory, Meter, MeterReading
 from fixflow.assets.services import category_create, equipment_create
 from fixflow.core import clock
 from fixflow.core.choices import Role
@@ -47,6 +50,10 @@ from fixflow.customers.models import Client, Contact, Site
 from fixflow.customers.services import client_create, contact_create, site_create
 from fixflow.inventory.models import Part
 from fixflow.inventory.services import part_create
+from fixflow.maintenance import generator as pm_generator
+from fixflow.maintenance import recurrence
+from fixflow.maintenance import services as pm_services
+from fixflow.maintenance.models import MaintenancePlan, Occurrence
 from fixflow.service import services as wo_services
 from fixflow.service.choices import BillingStatus, EventKind, HoldReason, Priority, RequestSource, Status, TimeKind
 from fixflow.service.models import (
@@ -58,6 +65,9 @@ from fixflow.service.models import (
     WorkOrderTemplate,
     WorkRequest,
 )
+from fixflow.sla import engine as sla_engine
+from fixflow.sla import services as sla_services
+from fixflow.sla.models import BusinessCalendar, SlaClock, SlaNotification, SlaPolicy
 
 ORG_NAME = "Nordwind Facility Services"
 PASSWORD = "fixflow-demo"
@@ -66,6 +76,52 @@ HISTORY_DAYS = 90
 WORK_ORDER_COUNT = 200
 OFFICE_TZ = ZoneInfo("Europe/Berlin")
 SEED = 20260301
+
+# ---------------------------------------------------------------------------------------------
+# SLA: calendars and policies (targets in business minutes)
+
+OFFICE_WEEK = [[["07:30", "12:00"], ["12:30", "17:00"]]] * 5 + [[], []]
+# Newark runs three shifts from Monday 06:00 to Saturday 06:00; a night shift is two intervals.
+PLANT_WEEK = [[["06:00", "24:00"]]] + [[["00:00", "24:00"]]] * 4 + [[["00:00", "06:00"]], []]
+SLA_CALENDARS = [
+    # name, time zone, week, (country, subdivision) of the public holidays
+    ("Office hours Berlin", "Europe/Berlin", OFFICE_WEEK, ("DE", "BE")),
+    ("Shift plant 24×5 Newark", "America/New_York", PLANT_WEEK, ("US", "NJ")),
+]
+SLA_POLICIES = [
+    # name, calendar ("" = the built-in 24×7), conditions, targets {priority: (response, resolution)}, at risk %.
+    # The first that matches applies: planned work is judged against its booking, breakdowns by urgency.
+    (
+        "Planned maintenance",
+        "Office hours Berlin",
+        {"types": ["preventive", "inspection", "installation"]},
+        {"critical": (5400, 8100), "high": (5400, 8100), "normal": (8100, 10800), "low": (8100, 10800)},
+        80,
+    ),
+    (
+        "Critical equipment",
+        "",
+        {"types": ["corrective"], "criticalities": ["critical", "high"], "priorities": ["critical", "high"]},
+        {"critical": (240, 720), "high": (1440, 2880), "normal": (2880, 4320), "low": (4320, 8640)},
+        75,
+    ),
+    (
+        "Hansa Klinikum hospital contract",
+        "Office hours Berlin",
+        {"clients": ["Hansa Klinikum Hamburg gGmbH"]},
+        {"critical": (120, 480), "high": (540, 1080), "normal": (1620, 2700), "low": (2700, 5400)},
+        80,
+    ),
+    (
+        "Newark plant",
+        "Shift plant 24×5 Newark",
+        {"site_timezone": "America/New_York"},
+        {"critical": (120, 480), "high": (480, 1440), "normal": (1440, 2880), "low": (2880, 5760)},
+        80,
+    ),
+]
+# The default policy (everything else) counts in office hours with these targets.
+DEFAULT_SLA_TARGETS = {"critical": (240, 540), "high": (1080, 1620), "normal": (2700, 4050), "low": (5400, 8100)}
 
 
 @dataclass(frozen=True)
@@ -1088,6 +1144,147 @@ DUPLICATE_REQUEST = (
 
 
 # ---------------------------------------------------------------------------------------------
+# preventive maintenance: plans on the equipment, a running-hours meter, and their history
+
+PM_TEMPLATES: dict[str, dict] = {
+    "filter": {
+        "name": "AHU filter change",
+        "type": "preventive",
+        "default_priority": "normal",
+        "description": "Replace the bag filters, check the filter frame seals, note the pressure drop.",
+        "estimated_duration_minutes": 45,
+        "requires_equipment": True,
+        "requires_signature": False,
+        "checklist": [
+            ("Filters replaced", "checkbox", True),
+            ("Pressure drop after change (Pa)", "number", True),
+            ("Filter frame seals", "pass_fail", False),
+        ],
+        "parts": [("FLT-F7-592-592-6P", "4")],
+    },
+    "pump": {
+        "name": "Pump inspection",
+        "type": "preventive",
+        "default_priority": "normal",
+        "description": "Inspect seals and bearings, measure vibration and motor current.",
+        "estimated_duration_minutes": 60,
+        "requires_equipment": True,
+        "requires_signature": False,
+        "checklist": [
+            ("Mechanical seal dry", "pass_fail", True),
+            ("Vibration (mm/s)", "number", True),
+            ("Motor current (A)", "number", False),
+            ("Findings", "text", False),
+        ],
+        "parts": [],
+    },
+    "chiller500": {
+        "name": "Chiller 500 h service",
+        "type": "preventive",
+        "default_priority": "normal",
+        "description": "Service after every 500 running hours: oil, pressures, alarms log.",
+        "estimated_duration_minutes": 120,
+        "requires_equipment": True,
+        "requires_signature": False,
+        "checklist": [
+            ("Oil level and colour checked", "checkbox", True),
+            ("High pressure (bar)", "number", True),
+            ("Low pressure (bar)", "number", True),
+            ("Alarm log reviewed", "checkbox", False),
+        ],
+        "parts": [("OIL-POE-68-1L", "1")],
+    },
+    "diesel": {
+        "name": "Diesel engine test run",
+        "type": "preventive",
+        "default_priority": "high",
+        "description": "Start, run 30 minutes under load, log pressures and temperatures.",
+        "estimated_duration_minutes": 45,
+        "requires_equipment": True,
+        "requires_signature": False,
+        "checklist": [
+            ("Started within 15 s", "pass_fail", True),
+            ("Ran 30 minutes under load", "checkbox", True),
+            ("Oil pressure (bar)", "number", False),
+            ("Coolant temperature (°C)", "number", False),
+        ],
+        "parts": [],
+    },
+}
+PM_NUMBER_ANSWERS = {
+    "Pressure drop after change (Pa)": (65, 120, 0),
+    "Vibration (mm/s)": (1.2, 3.8, 1),
+    "Motor current (A)": (18, 29, 0),
+    "High pressure (bar)": (12.5, 16.8, 1),
+    "Low pressure (bar)": (3.0, 4.4, 1),
+    "Oil pressure (bar)": (3.4, 4.6, 1),
+    "Coolant temperature (°C)": (79, 88, 0),
+}
+PM_RESOLUTIONS = {
+    "filter": "Bag filters replaced (4 × F7), frame seals fine; pressure drop logged.",
+    "pump": "Inspection done: seal dry, vibration within limits.",
+    "chiller500": "500 h service done; oil topped up, pressures normal, no alarms.",
+    "diesel": "Test run done: started first time, 30 minutes under load, values logged.",
+    "lift": "Inspection passed; report signed by the operator's representative.",
+}
+PM_METER = "Running hours"
+# (key, name, equipment, template, technician, plan data); dates are filled in from the day the demo loads
+PM_PLANS = [
+    (
+        "filter",
+        "AHU-02 filter change (month end)",
+        "AHU-02 wards",
+        "filter",
+        "technician",
+        {"recurrence": {"frequency": "monthly", "monthly_by": "last_day"}, "lead_days": 5, "day_shift": "previous"},
+    ),
+    (
+        "lift",
+        "Bed lift L1 inspection (quarterly, 2nd Tuesday)",
+        "Bed lift L1",
+        "lift",
+        "technician2",
+        {
+            "recurrence": {"frequency": "monthly", "interval": 3, "monthly_by": "nth_weekday", "nth": 2, "weekday": 1},
+            "lead_days": 14,
+        },
+    ),
+    (
+        "pump",
+        "HP-1 pump inspection (30 days after the last)",
+        "Heating circuit pump HP-1",
+        "pump",
+        "technician3",
+        {"mode": "floating", "interval_days": 30, "lead_days": 7, "day_shift": "next"},
+    ),
+    (
+        "chiller",
+        "Chiller CH-1 service (every 500 running hours)",
+        "Chiller CH-1",
+        "chiller500",
+        "technician",
+        {"meter_name": PM_METER, "meter_interval": "500", "lead_days": 0},
+    ),
+    (
+        "sprinkler",
+        "Sprinkler diesel pump test run (every 2 weeks)",
+        "Sprinkler pump (diesel)",
+        "diesel",
+        "technician3",
+        {"recurrence": {"frequency": "weekly", "interval": 2, "weekdays": [0]}, "lead_days": 3},
+    ),
+    (
+        "generator",
+        "Emergency generator weekly test run",
+        "Emergency generator",
+        "diesel",
+        "technician2",
+        {"recurrence": {"frequency": "weekly", "weekdays": [2]}, "lead_days": 2, "open_policy": "stack"},
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
 # time
 
 
@@ -1104,6 +1301,14 @@ def _local_hour(t: datetime, tz: ZoneInfo) -> float:
 
 def _is_workday(d: date) -> bool:
     return d.weekday() < 5
+
+
+def _days(first: date, last: date | None = None) -> Iterator[date]:
+    """Every day from ``first`` to ``last`` (both included; without ``last``, on and on)."""
+    d = first
+    while last is None or d <= last:
+        yield d
+        d += timedelta(days=1)
 
 
 def _workday_after(d: date, n: int = 1) -> date:
@@ -1246,6 +1451,9 @@ def demo_counts(org: Organization) -> dict[str, int]:
         "events": WorkOrderEvent.objects.filter(organization_id=oid).count(),
         "time_entries": TimeEntry.objects.filter(organization_id=oid).count(),
         "part_usages": PartUsage.objects.filter(organization_id=oid).count(),
+        "maintenance_plans": MaintenancePlan.objects.filter(organization_id=oid).count(),
+        "occurrences": Occurrence.objects.filter(organization_id=oid).count(),
+        "meter_readings": MeterReading.objects.filter(organization_id=oid).count(),
     }
 
 
@@ -1300,6 +1508,7 @@ class _Plan:
     follow_up: str = ""  # "", "new" or "planned": a follow-up is created after closing
     no_charge: bool = False
     cancel_from: str = Status.NEW
+    sla_at_risk: bool = False  # a breakdown reported a while ago that nobody has reached yet
 
 
 class _Loader:
@@ -1327,6 +1536,7 @@ class _Loader:
         self.org = org
         admin = actor_for(users["admin"], org.pk)
         self._reference_data(admin)
+        self._sla_setup(admin)
         for role, local, name, _phone in PEOPLE:
             if role == Role.ADMIN:
                 continue
@@ -1339,7 +1549,9 @@ class _Loader:
         sim = _Clock(self.now)
         with _replayed_clock(sim):
             stories = self._stories()
+            stories += self._pm_stories(first_key=len(stories))
             _run(stories, sim)
+        sla_engine.scan(now=self.now)  # the clocks whose at-risk or due instant passed since their last change
         self._finish(stories)
         return org
 
@@ -1434,6 +1646,45 @@ class _Loader:
             data["parts"] = [{"part_id": self.parts[sku].pk, "quantity": qty} for sku, qty in spec["parts"]]
             self.templates[key] = wo_services.template_create(actor=admin, data=data)
 
+    def _sla_setup(self, admin: Actor) -> None:
+        """Business calendars with public holidays and SLA policies, through the SLA services."""
+        years = range((self.now - timedelta(days=HISTORY_DAYS)).year, self.now.year + 2)
+        calendars = {}
+        for name, tz, week, (country, subdivision) in SLA_CALENDARS:
+            cal = sla_services.calendar_create(actor=admin, data={"name": name, "timezone": tz, "week": week})
+            for year in years:
+                sla_services.holidays_generate(
+                    actor=admin, calendar_id=cal.pk, country=country, year=year, subdivision=subdivision
+                )
+            calendars[name] = cal
+        default = sla_engine.ensure_defaults(self.org.pk)
+        calendars[""] = default.calendar  # the built-in 24×7 calendar
+
+        def targets(pairs: dict) -> dict:
+            return {p: {"response": r, "resolution": t} for p, (r, t) in pairs.items()}
+
+        sla_services.policy_update(
+            actor=admin,
+            policy_id=default.pk,
+            data={"calendar_id": calendars["Office hours Berlin"].pk, "targets": targets(DEFAULT_SLA_TARGETS)},
+        )
+        for name, calendar, conditions, pairs, at_risk in SLA_POLICIES:
+            data = {
+                "name": name,
+                "calendar_id": calendars[calendar].pk,
+                "targets": targets(pairs),
+                "at_risk_percent": at_risk,
+                "escalation_email": "",
+            }
+            for key in ("types", "criticalities", "priorities"):
+                if key in conditions:
+                    data[key] = conditions[key]
+            if "clients" in conditions:
+                data["client_ids"] = [self.clients[c].pk for c in conditions["clients"]]
+            if "site_timezone" in conditions:
+                data["site_ids"] = [s.pk for s in self.sites if s.timezone == conditions["site_timezone"]]
+            sla_services.policy_create(actor=admin, data=data)
+
     # --- the plans -------------------------------------------------------------------------------
 
     @staticmethod
@@ -1520,11 +1771,29 @@ class _Loader:
         for i, p in enumerate([p for p in plans if p.final == Status.IN_PROGRESS][:6]):
             p.today, p.technician = True, self.technicians[i % len(self.technicians)]
             self._place(p, region=TECH_REGION[p.technician])
+        # a critical breakdown reported 200 minutes ago, not yet reached: its response target is at risk
+        urgent = next(p for p in plans if p.final == Status.NEW and not p.template_key)
+        urgent.equipment, urgent.category = next(
+            (eq, cat)
+            for eq, cat, _t in self.equipment
+            if eq.criticality == "critical" and self._region(eq.site) == "DE" and cat in CORRECTIVE
+        )
+        urgent.site, urgent.corrective, urgent.type = (
+            urgent.equipment.site,
+            CORRECTIVE[urgent.category][0],
+            "corrective",
+        )
+        urgent.priority, urgent.reports_down, urgent.sla_at_risk = Priority.CRITICAL, True, True
         # requests that became work orders: take over plans without a template
         candidates = [
             p
             for p in plans
-            if not p.template_key and not p.today and not p.follow_up and not p.reopen and p.final != Status.CANCELLED
+            if not p.template_key
+            and not p.today
+            and not p.follow_up
+            and not p.reopen
+            and not p.sla_at_risk
+            and p.final != Status.CANCELLED
         ]
         for plan, req in zip(candidates[::5], REQUESTS_ACCEPTED, strict=False):
             _who, _source, site_name, eq_name, title, description, priority = req
@@ -1618,7 +1887,9 @@ class _Loader:
         ]
         if plan.template_key:
             lo, hi = 5, 15
-        if final == Status.NEW:
+        if plan.sla_at_risk:
+            created = now - timedelta(minutes=200)  # 24×7: at risk after 180 of its 240 minutes
+        elif final == Status.NEW:
             created = _in_hours(now - timedelta(hours=rng.uniform(0.5, 24 * 5)), OFFICE_TZ, rng)
         elif hi == 0:
             created = sched - timedelta(minutes=rng.randint(60, 150))  # a breakdown phoned in this morning
@@ -1824,6 +2095,10 @@ class _Loader:
             suggested_priority=priority,
             source=source,
         )
+        # created_at is Django's auto_now_add (the real time): the replayed moment instead, now already,
+        # because the SLA clocks of the work order it becomes start when the request arrived
+        r.created_at = r.updated_at = clock.now()
+        WorkRequest.objects.filter(pk=r.pk).update(created_at=r.created_at, updated_at=r.updated_at)
         self._stamp(r)
         story.state["request"] = r
 
@@ -2018,7 +2293,335 @@ class _Loader:
         )
         self._stamp_request_decision(req)
 
+    # --- preventive maintenance: plans, a meter, and what became of their occurrences ---------------
+
+    def _pm_stories(self, first_key: int) -> list[Story]:
+        """The preventive maintenance history (with its own random draws: the rest stays as it was).
+
+        Twelve weeks ago the dispatcher set up five plans — a filter change on the last day of each
+        month (the working day before when that is a weekend or holiday), a quarterly lift inspection
+        on the 2nd Tuesday, a pump inspection 30 days after the last one, a chiller service every 500
+        running hours, a diesel sprinkler pump test every 2 weeks — and a running-hours meter on the
+        chiller with a year of weekly readings; four weeks ago a weekly generator test run that nobody
+        has started since (a stale plan). The generator ran every morning at 05:00. The work was done
+        on its due date, except the last filter change (two working days late) and one sprinkler test
+        that waited for parts for over two weeks, so the next one was skipped.
+        """
+        rng, now = random.Random(SEED + 1), self.now
+        self.pm_rng = rng
+        today = now.astimezone(OFFICE_TZ).date()
+        t0_day = _workday_after(today - timedelta(days=86))
+        gen_day = _workday_after(today - timedelta(days=30))
+        office = BusinessCalendar.objects.get(organization=self.org, name="Office hours Berlin")
+        working = pm_generator.working_day_test(SimpleNamespace(calendar_id=office.pk, calendar=office))
+        self.pm_plans: dict[str, object] = {}
+        self.pm_anchor = {
+            "filter": t0_day,
+            "lift": next(d for d in _days(t0_day + timedelta(days=7)) if d.weekday() == 1 and 8 <= d.day <= 14),
+            "pump": _workday_after(t0_day, 8),
+            "chiller": t0_day,
+            "sprinkler": next(d for d in _days(t0_day + timedelta(days=3)) if d.weekday() == 0),
+            "generator": next(d for d in _days(gen_day + timedelta(days=1)) if d.weekday() == 2),
+        }
+        self.pm_calendar = office
+        self.pm_t0 = t0_day
+        self.pm_lifetime = self._pm_meter_history(today, rng)
+        self.pm_start = (self.pm_lifetime[t0_day] + 120) // 500 * 500 + 500  # the chiller's first threshold
+        stories: list[Story] = []
+
+        def story() -> Story:
+            stories.append(Story(key=first_key + len(stories), now=now))
+            return stories[-1]
+
+        setup = story()
+        setup.add(_at(t0_day, 9.0, OFFICE_TZ), self._pm_setup)
+        setup.add(_at(gen_day, 9.5, OFFICE_TZ), partial(self._pm_plan, "generator"))
+        ticks = story()  # the generator every morning
+        for d in _days(t0_day + timedelta(days=1), today):
+            if _at(d, 5.0, OFFICE_TZ) < now:
+                ticks.add(_at(d, 5.0, OFFICE_TZ), self._pm_generate)
+        readings = story()  # the technician reads the chiller's meter every Monday morning
+        for d in _days(t0_day + timedelta(days=1), today):
+            if d.weekday() == 0 and _at(d, 7.75, OFFICE_TZ) < now - timedelta(minutes=30):
+                readings.add(_at(d, 7.75, OFFICE_TZ), partial(self._pm_read, d))
+
+        def shift(day: date, direction: str) -> date:
+            return recurrence.shift_to_working_day(day, working, direction)
+
+        def done_by(day: date, hour: float = 13.0) -> bool:
+            return _at(day, hour, OFFICE_TZ) < now - timedelta(hours=1)
+
+        # the filter change: on its (shifted) due date; the last one so far two working days late
+        rule = pm_services.rule_from_choices(PM_PLANS[0][5]["recurrence"], self.pm_anchor["filter"])
+        dues = [
+            (n, shift(n, "previous"))
+            for n in recurrence.occurrences(rule, self.pm_anchor["filter"], start=t0_day, end=today)
+        ]
+        dues = [(n, d) for n, d in dues if done_by(d)]
+        for i, (nominal, due) in enumerate(dues):
+            late = i == len(dues) - 1 and done_by(_workday_after(due, 2))
+            work = _workday_after(due, 2) if late else due
+            self._pm_visit(story(), "filter", nominal.isoformat(), due - timedelta(days=5), work, 8.0)
+        # the lift inspection: on the 2nd Tuesday, signed by the client
+        rule = pm_services.rule_from_choices(PM_PLANS[1][5]["recurrence"], self.pm_anchor["lift"])
+        for due in recurrence.occurrences(rule, self.pm_anchor["lift"], start=t0_day, end=today):
+            if done_by(due, 12.0):
+                self._pm_visit(story(), "lift", due.isoformat(), due - timedelta(days=14), due, 9.0)
+        # the pump inspection: 30 days after the last one, done on its due date
+        nominal = self.pm_anchor["pump"]
+        while True:
+            due = shift(nominal, "next")
+            if not done_by(due, 12.0):
+                break
+            self._pm_visit(story(), "pump", nominal.isoformat(), due - timedelta(days=7), due, 10.0)
+            nominal = due + timedelta(days=30)
+        # the chiller: a work order when a Monday reading passes the next 500 h, done two working days later
+        threshold = self.pm_start
+        for d in sorted(self.pm_lifetime):
+            if d <= t0_day or d.weekday() != 0 or not _at(d, 7.75, OFFICE_TZ) < now - timedelta(minutes=30):
+                continue
+            value = self.pm_lifetime[d]
+            if value >= threshold:
+                work = _workday_after(d, 2)
+                if done_by(work, 12.0):
+                    key = f"m:{Decimal(threshold).normalize():f}"
+                    self._pm_visit(story(), "chiller", key, d, work, 9.0, generated_at=_at(d, 7.75, OFFICE_TZ))
+                threshold = (value // 500 + 1) * 500
+        # the sprinkler pump: the third test waited for parts, so the fourth was skipped
+        rule = pm_services.rule_from_choices(PM_PLANS[4][5]["recurrence"], self.pm_anchor["sprinkler"])
+        dues = recurrence.occurrences(rule, self.pm_anchor["sprinkler"], start=t0_day, end=today)
+        held = 2 if len(dues) >= 5 else None
+        for i, due in enumerate(dues):
+            if held is not None and i == held + 1:
+                continue  # skipped: the held one is still open when this one is made
+            if held is not None and i == held:
+                resume = _workday_after(due, 12)
+                if not done_by(resume, 12.0):
+                    break  # still waiting: the later ones are skipped while it is open
+                self._pm_visit(story(), "sprinkler", due.isoformat(), due - timedelta(days=3), due, 10.0, resume)
+                continue
+            if done_by(due, 12.0):
+                self._pm_visit(story(), "sprinkler", due.isoformat(), due - timedelta(days=3), due, 10.0)
+        return stories
+
+    def _pm_meter_history(self, today: date, rng: random.Random) -> dict[date, Decimal]:
+        """The chiller's lifetime hours at 07:45 each day of the last year: about 6 h a day in winter,
+        18 in summer, a little noise."""
+        lifetime, out = Decimal("21350"), {}
+        for d in _days(today - timedelta(days=364), today):
+            out[d] = lifetime
+            season = math.cos(2 * math.pi * (d.timetuple().tm_yday - 196) / 365.25)
+            lifetime += Decimal(str(round(max(0.0, 12 + 6 * season + rng.uniform(-2.5, 2.5)), 1)))
+        return out
+
+    def _pm_setup(self) -> None:
+        """Templates, the chiller's meter with the readings of the past year, and the plans."""
+        admin, rng = self.actors["admin"], self.pm_rng
+        self.pm_templates = {}
+        for key, spec in PM_TEMPLATES.items():
+            data = {k: v for k, v in spec.items() if k not in ("checklist", "parts")}
+            data["is_billable"], data["is_active"] = True, True
+            data["checklist"] = [
+                {"label": label, "kind": kind, "is_required": required} for label, kind, required in spec["checklist"]
+            ]
+            data["parts"] = [{"part_id": self.parts[sku].pk, "quantity": qty} for sku, qty in spec["parts"]]
+            self.pm_templates[key] = wo_services.template_create(actor=admin, data=data)
+        self.pm_templates["lift"] = self.templates["lift"]
+        chiller = self._pm_equipment("Chiller CH-1")
+        self.pm_meter = meters.meter_create(
+            actor=admin, equipment_id=chiller.pk, data={"name": PM_METER, "unit": "h", "usage_window_days": 28}
+        )
+        self._stamp(self.pm_meter)
+        now_day = clock.now().astimezone(OFFICE_TZ).date()
+        for d, value in sorted(self.pm_lifetime.items()):
+            if d < now_day and d.weekday() == 0:
+                meters.reading_record(
+                    actor=admin,
+                    meter_id=self.pm_meter.pk,
+                    value=value,
+                    read_at=_at(d, 7.75, OFFICE_TZ) + timedelta(minutes=rng.randint(0, 40)),
+                    source="import",
+                )
+        for key, *_rest in PM_PLANS:
+            if key != "generator":
+                self._pm_plan(key)
+
+    def _pm_equipment(self, name: str) -> Equipment:
+        return next(e for e, _c, _t in self.equipment if e.name == name and e.site.timezone == BERLIN)
+
+    def _pm_plan(self, key: str) -> None:
+        _key, name, equipment, template, who, data = next(p for p in PM_PLANS if p[0] == key)
+        payload = {
+            "name": name,
+            "template_id": self.pm_templates[template].pk,
+            "equipment_id": self._pm_equipment(equipment).pk,
+            "anchor": self.pm_anchor[key].isoformat(),
+            "lead_technician_id": self.users[who].pk,
+            "calendar_id": self.pm_calendar.pk,
+            **data,
+        }
+        if key == "chiller":
+            payload["meter_start"] = str(self.pm_start)
+        plan = pm_services.plan_create(actor=self.actors["dispatcher"], data=payload)
+        self._stamp(plan)
+        self.pm_plans[key] = plan
+
+    def _pm_generate(self) -> None:
+        before = Occurrence.objects.filter(organization_id=self.org.pk).aggregate(m=Max("pk"))["m"] or 0
+        pm_generator.generate(organization_id=self.org.pk)
+        self._pm_stamp_new(before)
+
+    def _pm_stamp_new(self, before: int) -> None:
+        Occurrence.objects.filter(organization_id=self.org.pk, pk__gt=before).update(created_at=clock.now())
+
+    def _pm_read(self, day: date) -> None:
+        before = Occurrence.objects.filter(organization_id=self.org.pk).aggregate(m=Max("pk"))["m"] or 0
+        meters.reading_record(
+            actor=self.actors["technician"], meter_id=self.pm_meter.pk, value=self.pm_lifetime[day], source="phone"
+        )
+        self._pm_stamp_new(before)
+
+    def _pm_visit(
+        self,
+        story: Story,
+        plan: str,
+        key: str,
+        made: date,
+        work: date,
+        hour: float,
+        resume: date | None = None,
+        *,
+        generated_at: datetime | None = None,
+    ) -> None:
+        """Plan the visit, do the work (held for parts until ``resume`` when given), complete, close."""
+        rng = self.pm_rng
+        _key, _name, _equipment, plan_template, who, _data = next(p for p in PM_PLANS if p[0] == plan)
+        minutes = (PM_TEMPLATES.get(plan_template) or TEMPLATES[plan_template])["estimated_duration_minutes"]
+        start = _at(work, hour + rng.choice((0, 0.25, 0.5)), OFFICE_TZ)
+        # the dispatcher plans it the first working morning after the generator made it
+        made = max(made, self.pm_t0 + timedelta(days=1))
+        planned = _at(_workday_after(made - timedelta(days=1)), 9.5, OFFICE_TZ)
+        if generated_at is not None:
+            planned = max(planned, generated_at + timedelta(minutes=20))
+        if planned >= start - timedelta(minutes=30):
+            raise RuntimeError(f"The {plan} visit {key} would be planned after it starts.")
+        story.state["lead"] = who
+        story.add(planned, partial(self._pm_pick, story, plan, key))
+        story.add(planned, partial(self._pm_schedule, story, start, minutes))
+        story.add(planned, partial(self._transition, story, "dispatcher", Status.PLANNED))
+        story.add(start, partial(self._transition, story, who, Status.IN_PROGRESS))
+        story.add(start, partial(self._time, story, who, start - timedelta(minutes=25), start, TimeKind.TRAVEL))
+        if resume is not None:
+            hold = start + timedelta(minutes=40)
+            story.add(hold - timedelta(minutes=2), partial(self._time, story, who, start, hold, TimeKind.LABOUR))
+            story.add(
+                hold,
+                partial(
+                    self._transition,
+                    story,
+                    who,
+                    Status.ON_HOLD,
+                    hold_reason=HoldReason.WAITING_FOR_PARTS,
+                    reason="Injector pipe leaking at the union; spare part ordered from Clarke.",
+                ),
+            )
+            start = _at(resume, 9.0, OFFICE_TZ)
+            story.add(start, partial(self._transition, story, who, Status.IN_PROGRESS))
+            story.add(start, partial(self._time, story, who, start - timedelta(minutes=25), start, TimeKind.TRAVEL))
+        end = start + timedelta(minutes=minutes)
+        story.add(start + timedelta(minutes=10), partial(self._pm_answer, story, who))
+        story.add(end - timedelta(minutes=12), partial(self._pm_parts, story, who, plan_template))
+        if plan_template == "lift":
+            story.add(end - timedelta(minutes=6), partial(self._sign, story, who))
+        story.add(
+            end - timedelta(minutes=3), partial(self._time, story, who, start, end - timedelta(minutes=3), "labour")
+        )
+        story.add(
+            end,
+            partial(self._transition, story, who, Status.COMPLETED, resolution_notes=PM_RESOLUTIONS[plan_template]),
+        )
+        closed = _at(_workday_after(end.astimezone(OFFICE_TZ).date()), 9.0 + rng.random(), OFFICE_TZ)
+        if closed < self.now - timedelta(minutes=30):
+            story.add(closed, partial(self._transition, story, "dispatcher", Status.CLOSED))
+
+    def _pm_pick(self, story: Story, plan: str, key: str) -> None:
+        occurrence = Occurrence.objects.select_related("work_order__site__client").get(
+            plan=self.pm_plans[plan], key=key
+        )
+        story.state["wo"] = occurrence.work_order
+        story.state["plan"] = SimpleNamespace(site=occurrence.work_order.site)
+
+    def _pm_schedule(self, story: Story, start: datetime, minutes: int) -> None:
+        wo_services.work_order_update(
+            actor=self.actors["dispatcher"],
+            work_order_id=self._wo(story).pk,
+            data={"scheduled_start": start, "scheduled_end": start + timedelta(minutes=minutes)},
+        )
+
+    def _pm_answer(self, story: Story, who: str) -> None:
+        rng, wo = self.pm_rng, self._wo(story)
+        for item in ChecklistAnswer.objects.filter(work_order=wo, value="").order_by("position"):
+            if item.kind == "checkbox":
+                value = "done"
+            elif item.kind == "pass_fail":
+                value = "pass"
+            elif item.kind == "number":
+                lo, hi, digits = PM_NUMBER_ANSWERS.get(item.label) or NUMBER_ANSWERS.get(item.label, (1, 10, 0))
+                value = str(round(rng.uniform(lo, hi), digits)) if digits else str(rng.randint(int(lo), int(hi)))
+            else:
+                value = rng.choice(TEXT_ANSWERS)
+            wo_services.checklist_answer(actor=self.actors[who], work_order_id=wo.pk, item_id=item.pk, value=value)
+
+    def _pm_parts(self, story: Story, who: str, template: str) -> None:
+        spec = PM_TEMPLATES.get(template) or TEMPLATES[template]
+        for sku, qty in spec["parts"]:
+            usage = wo_services.part_usage_create(
+                actor=self.actors[who], work_order_id=self._wo(story).pk, part_id=self.parts[sku].pk, quantity=qty
+            )
+            self._stamp(usage)
+
+    def _pm_finish(self) -> None:
+        """The plans' and meter's change records at their replayed moment; occurrences made when their
+        work order was; readings recorded when read."""
+        oid = self.org.pk
+        stamped = {
+            (model._meta.label_lower, pk): at for model, pk, at in self.stamps if model in (MaintenancePlan, Meter)
+        }
+        for (label, pk), at in stamped.items():
+            ChangeRecord.objects.filter(organization_id=oid, object_type=label, object_id=str(pk)).update(at=at)
+        MaintenancePlan.objects.filter(organization_id=oid).update(updated_at=models.F("created_at"))
+        Meter.objects.filter(organization_id=oid).update(updated_at=models.F("created_at"))
+        MeterReading.objects.filter(organization_id=oid).update(created_at=models.F("read_at"))
+        Occurrence.objects.filter(organization_id=oid, work_order__isnull=False).update(
+            created_at=Subquery(WorkOrder.objects.filter(pk=OuterRef("work_order_id")).values("created_at")[:1])
+        )
+
     # --- afterwards: move Django's auto_now stamps into the replayed past -------------------------
+
+    def _finish_sla(self) -> None:
+        """SLA clocks and escalations as of the replayed past; the escalations count as sent then.
+
+        A clock was last changed at its latest event; an escalation was recorded when its threshold
+        passed (the scan runs every minute) and mailed to the dispatcher right after, so loading the
+        demo queues no e-mail about its history.
+        """
+        oid = self.org.pk
+        clocks = list(SlaClock.objects.filter(organization_id=oid))
+        for c in clocks:
+            # (a preventive work order's clocks start at its due instant, which may be ahead: not updated then)
+            c.updated_at = min(
+                max(t for t in (c.started_at, c.paused_since, c.met_at, c.breached_at) if t is not None), self.now
+            )
+        SlaClock.objects.bulk_update(clocks, ["updated_at"], batch_size=500)
+        by_key = {(c.work_order_id, c.target, c.cycle): c for c in clocks}
+        dispatcher = [f"dispatcher@{EMAIL_DOMAIN}"]
+        notes = list(SlaNotification.objects.filter(organization_id=oid))
+        for n in notes:
+            c = by_key[(n.work_order_id, n.target, n.cycle)]
+            at = (c.at_risk_at if n.level == "at_risk" else c.breached_at) or c.breached_at or c.updated_at
+            n.created_at = min(at + timedelta(seconds=30), self.now)
+            n.sent_at, n.recipients, n.attempts = n.created_at, dispatcher, 1
+        SlaNotification.objects.bulk_update(notes, ["created_at", "sent_at", "recipients", "attempts"], batch_size=500)
 
     def _finish(self, stories: list[Story]) -> None:
         oid = self.org.pk
@@ -2042,9 +2645,21 @@ class _Loader:
             else:
                 model.objects.filter(pk=pk).update(created_at=at)
         setup = self.setup_time
-        for model in (Client, Contact, Site, EquipmentCategory, Equipment, Part, WorkOrderTemplate):
+        for model in (
+            Client,
+            Contact,
+            Site,
+            EquipmentCategory,
+            Equipment,
+            Part,
+            WorkOrderTemplate,
+            BusinessCalendar,
+            SlaPolicy,
+        ):
             model.objects.filter(organization_id=oid).update(created_at=setup, updated_at=setup)
+        self._finish_sla()
         Membership.objects.filter(organization_id=oid).update(created_at=setup)
         ChangeRecord.objects.filter(organization_id=oid).update(at=setup)
+        self._pm_finish()
         Organization.objects.filter(pk=oid).update(created_at=setup)
         User.objects.filter(memberships__organization_id=oid).update(date_joined=setup)

@@ -271,6 +271,13 @@ def test_a_stale_plan_patch_is_a_412_and_changes_nothing(api, world, plan):
         ({"open_policy": "ignore"}, "open_policy"),
         ({"lead_days": 400}, "lead_days"),
         ({"template_id": 987654}, "template"),
+        # raw rules dateutil walks badly (a hang, a 500, 19 s of CPU) and an offset due time (review, issue 6)
+        ({"recurrence": None, "rule": "FREQ=DAILY;INTERVAL=0"}, "rule"),
+        ({"recurrence": None, "rule": "FREQ=WEEKLY;INTERVAL=-1"}, "rule"),
+        ({"recurrence": None, "rule": "FREQ=MONTHLY;BYDAY=+9MO"}, "rule"),
+        ({"recurrence": None, "rule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30"}, "rule"),
+        ({"due_time": "09:00+02:00"}, "due_time"),
+        ({"recurrence": None, "meter_name": "Hours", "meter_interval": "6000000000000"}, "meter_interval"),
     ],
 )
 def test_an_invalid_plan_is_refused_with_its_field(api, world, pm_template, nothing_written, extra, field):

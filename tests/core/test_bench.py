@@ -10,7 +10,10 @@ from collections import Counter
 import pytest
 
 from fixflow import bench
+from fixflow.assets.models import Meter
 from fixflow.core.models import Organization, User
+from fixflow.maintenance import services
+from fixflow.maintenance.models import MaintenancePlan, Occurrence
 from fixflow.service.models import WorkOrder
 from fixflow.sla.models import SlaClock, SlaNotification, SlaPause, SlaPolicy, WorkOrderSla
 
@@ -92,3 +95,85 @@ def test_the_http_benchmark_organization_gets_sla_policies_and_is_removed_with_t
     bench.purge(org)
     assert not Organization.objects.filter(pk=org).exists()
     assert not SlaPolicy.objects.filter(organization_id=org).exists()
+
+
+# --- preventive maintenance ---------------------------------------------------------------------
+
+
+def test_the_pm_benchmark_generates_a_year_then_finds_nothing_to_do_and_removes_everything():
+    # when
+    report = bench.bench_pm(60, forecast_repeats=2, log=lambda _msg: None)
+    # then: a year of occurrences, each with its work order, made once
+    generated = report["generate"]
+    assert report["plans"] == 60 and generated["work_orders"] > 300
+    assert generated["occurrences"] == generated["by_status"]["generated"] == generated["work_orders"]
+    assert generated["events"] == generated["work_order_slas"] == generated["work_orders"]
+    assert generated["sla_clocks"] == 2 * generated["work_orders"]
+    assert generated["checklist_answers"] == 4 * generated["work_orders"]
+    assert set(generated["by_trigger"]) >= {"calendar", "floating"}
+    assert report["second_run"]["unchanged"] is True
+    for run in ("second_run", "periodic_run", "full_check_run"):
+        assert "60 plans, 0 work orders, 0 skipped, 0 missed, 0 errors." in report[run]["summary"], run
+    # the forecast of the site: every occurrence upcoming before, mostly generated after
+    before, after = report["forecast_before"], report["forecast_after"]
+    assert before["items"] > 0 and set(before["by_kind"]) == {"upcoming"}
+    assert after["by_kind"].get("generated", 0) > 0
+    assert not Organization.objects.filter(name=bench.PM_ORG_NAME).exists()
+    assert not User.objects.filter(email__endswith="@" + bench.PM_EMAIL_DOMAIN).exists()
+    assert not WorkOrder.objects.exists() and not Occurrence.objects.exists()
+
+
+def test_the_seeded_plans_are_plans_the_plan_form_would_save():
+    # given
+    seeded = bench.seed_pm(120, log=lambda _msg: None)
+    # then
+    plans = MaintenancePlan.objects.filter(organization_id=seeded.organization_id).select_related("site", "equipment")
+    assert plans.count() == 120 and set(seeded.kinds) == set(bench.PM_MIX)
+    for plan in plans:
+        services._validate_triggers(plan)  # raises on a plan the services would refuse
+        plan.full_clean()
+        assert plan.equipment.site_id == plan.site_id
+    metered = plans.exclude(meter_name="")
+    assert metered.exists() and all(m.meter_start is not None for m in metered)
+    assert Meter.objects.filter(organization_id=seeded.organization_id).count() == seeded.meters
+    bench.purge(seeded.organization_id, email_domain=bench.PM_EMAIL_DOMAIN)
+    assert not MaintenancePlan.objects.exists()
+
+
+def test_the_command_passes_every_benchmark_option(monkeypatch):
+    # given
+    from fixflow import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "_django", lambda *args, **kwargs: None)
+    monkeypatch.setattr(bench, "run", lambda **kwargs: seen.update(kwargs) or 0)
+    # when
+    code = cli.main(
+        [
+            "bench",
+            "--pm-plans",
+            "100000",
+            "--pm-only",
+            "--sla-open-work-orders",
+            "500",
+            "--sla-only",
+            "--due-computations",
+            "10",
+            "--scan-gap-minutes",
+            "5",
+        ]
+    )
+    # then
+    assert code == 0
+    assert seen == {
+        "work_orders": 100_000,
+        "requests": 300,
+        "keep": False,
+        "output": None,
+        "sla_open_work_orders": 500,
+        "sla_only": True,
+        "due_computations": 10,
+        "scan_gap_minutes": 5,
+        "pm_plans": 100_000,
+        "pm_only": True,
+    }

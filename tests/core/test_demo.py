@@ -5,7 +5,7 @@ The clock is fixed to a Wednesday morning whose 90-day history crosses both dayl
 """
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -15,12 +15,15 @@ from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.test import override_settings
 
-from fixflow.assets.models import Equipment
+from fixflow.assets.models import Equipment, Meter, MeterReading
 from fixflow.core.choices import Role
 from fixflow.core.models import Membership, User
+from fixflow.core.permissions import actor_for
 from fixflow.customers.models import Client, Site
-from fixflow.demo import EMAIL_DOMAIN, ORG_NAME, PASSWORD, demo_counts, load_demo
+from fixflow.demo import CLIENT_USER_CLIENT, EMAIL_DOMAIN, ORG_NAME, PASSWORD, demo_counts, load_demo
 from fixflow.inventory.models import Part
+from fixflow.maintenance import generator, selectors
+from fixflow.maintenance.models import MaintenancePlan, Occurrence
 from fixflow.service.choices import BillingStatus, EventKind, RequestStatus, Status, TimeKind
 from fixflow.service.models import (
     ChecklistAnswer,
@@ -31,6 +34,9 @@ from fixflow.service.models import (
     WorkOrderTemplate,
     WorkRequest,
 )
+from fixflow.sla import engine as sla_engine
+from fixflow.sla.choices import STATE_SEVERITY, SlaState
+from fixflow.sla.models import BusinessCalendar, SlaClock, SlaNotification, SlaPause, SlaPolicy, WorkOrderSla
 
 NOW = datetime(2026, 4, 15, 8, 30, tzinfo=UTC)  # Wednesday, 10:30 in Berlin and 04:30 in New York
 
@@ -62,8 +68,9 @@ def test_the_demo_is_a_maintenance_contractor_with_its_clients_sites_equipment_a
     assert counts["sites"] == 12
     assert counts["equipment"] == 60
     assert 28 <= counts["parts"] <= 35
-    assert counts["templates"] == 5
-    assert counts["work_orders"] == 200
+    assert counts["templates"] == 5 + 4  # and four for the preventive maintenance plans
+    assert WorkOrder.objects.filter(organization=org, pm_occurrence__isnull=True).count() == 200
+    assert counts["work_orders"] == 200 + Occurrence.objects.filter(organization=org, work_order__isnull=False).count()
     assert counts["work_requests"] == 15
     for client in Client.objects.filter(organization=org):
         assert client.billing_address and client.vat_id.startswith("DE") and client.contacts.exists()
@@ -223,3 +230,181 @@ def test_loading_again_changes_nothing_and_prints_the_logins(org):
     assert "already exists" in text
     assert f"dispatcher@{EMAIL_DOMAIN}" in text and PASSWORD in text
     assert "http://127.0.0.1:8000/" in text
+
+
+# --- SLA ----------------------------------------------------------------------------------------
+
+
+def test_the_sla_calendars_have_split_office_hours_a_night_shift_and_berlin_holidays(org):
+    # given
+    calendars = {c.name: c for c in BusinessCalendar.objects.filter(organization=org)}
+    # then
+    office = calendars["Office hours Berlin"]
+    assert office.timezone == "Europe/Berlin"
+    assert office.week == [[["07:30", "12:00"], ["12:30", "17:00"]]] * 5 + [[], []]
+    holidays = set(office.holidays.values_list("date", flat=True))
+    for year in (NOW.year, NOW.year + 1):  # this year and next, Berlin's own holiday included
+        assert {date(year, 1, 1), date(year, 3, 8), date(year, 10, 3), date(year, 12, 25)} <= holidays
+    assert date(NOW.year, 1, 6) not in holidays  # Epiphany is not a holiday in Berlin
+    plant = calendars["Shift plant 24×5 Newark"]
+    assert plant.timezone == "America/New_York"
+    assert plant.week[0] == [["06:00", "24:00"]] and plant.week[5] == [["00:00", "06:00"]] and plant.week[6] == []
+    assert date(NOW.year, 7, 4) in set(plant.holidays.values_list("date", flat=True))
+    assert calendars["24×7"].is_24x7
+
+
+def test_the_sla_policies_apply_in_order_with_the_default_on_office_hours(org):
+    policies = list(SlaPolicy.objects.filter(organization=org).select_related("calendar"))
+    assert [p.name for p in policies] == [
+        "Planned maintenance",
+        "Critical equipment",
+        "Hansa Klinikum hospital contract",
+        "Newark plant",
+        "Standard",
+    ]
+    by_name = {p.name: p for p in policies}
+    assert by_name["Critical equipment"].calendar.is_24x7
+    assert by_name["Critical equipment"].criticalities == ["critical", "high"]
+    assert [c.name for c in by_name["Hansa Klinikum hospital contract"].clients.all()] == [CLIENT_USER_CLIENT]
+    assert by_name["Newark plant"].calendar.name == "Shift plant 24×5 Newark"
+    assert by_name["Standard"].is_default and by_name["Standard"].calendar.name == "Office hours Berlin"
+    # every policy is used by some work order
+    applied = Counter(WorkOrderSla.objects.filter(organization=org).values_list("policy_name", flat=True))
+    assert set(applied) == set(by_name)
+
+
+def test_every_work_order_has_clocks_started_in_the_past_and_every_sla_state_occurs(org):
+    # given
+    work_orders = WorkOrder.objects.filter(organization=org).select_related("sla", "request")
+    # then
+    due_at = dict(Occurrence.objects.filter(organization=org).values_list("work_order_id", "due_at"))
+    for wo in work_orders:
+        start = wo.request.created_at if wo.request_id else wo.created_at
+        if wo.pk in due_at:  # preventive work: the clocks start when it is due (rule 9 of §3)
+            start = max(due_at[wo.pk], wo.created_at)
+        assert wo.sla.started_at == start, wo.number
+        assert wo.sla.applied_at == wo.created_at
+    states = Counter(work_orders.values_list("sla_state", flat=True))
+    assert set(states) == {s.value for s in SlaState}, states
+    assert states[SlaState.MET] > states[SlaState.BREACHED] > states[SlaState.AT_RISK]
+    clocks = SlaClock.objects.filter(organization=org)
+    for field in ("paused_since", "met_at", "breached_at", "updated_at"):
+        assert not clocks.filter(**{f"{field}__gt": NOW}).exists(), field
+    assert not clocks.filter(started_at__gt=NOW, work_order__pm_occurrence__isnull=True).exists()
+    # the summary on each work order is the worst of its current clocks
+    severity = {s.value: rank for s, rank in STATE_SEVERITY.items()}
+    for wo in work_orders.prefetch_related("sla_clocks"):
+        current = [c.state for c in wo.sla_clocks.all() if c.is_current]
+        assert wo.sla_state == min(current, key=severity.__getitem__), wo.number
+
+
+def test_the_states_are_current_a_scan_at_load_time_finds_nothing_to_change(org):
+    assert sla_engine.scan(now=NOW) == {"at_risk": 0, "breached": 0}
+
+
+def test_a_critical_breakdown_nobody_has_reached_yet_is_at_risk(org):
+    wo = WorkOrder.objects.get(organization=org, status=Status.NEW, priority="critical", reports_equipment_down=True)
+    response = wo.sla_clocks.get(target="response")
+    assert wo.sla.policy_name == "Critical equipment"
+    assert response.state == SlaState.AT_RISK and response.at_risk_at <= NOW < response.due_at
+    assert wo.sla_state == SlaState.AT_RISK
+
+
+def test_work_waiting_for_parts_pauses_its_resolution_clock(org):
+    paused = WorkOrder.objects.filter(organization=org, sla_state=SlaState.PAUSED)
+    assert paused.exists()
+    for wo in paused:
+        assert wo.status == Status.ON_HOLD and wo.hold_reason in ("waiting_for_parts", "waiting_for_client")
+        resolution = wo.sla_clocks.get(target="resolution", is_current=True)
+        assert resolution.paused_since is not None and resolution.due_at is None
+        assert SlaPause.objects.filter(clock=resolution, ended_at=None, reason=wo.hold_reason).exists()
+    # work that went on hold and resumed carries the paused business time
+    assert SlaClock.objects.filter(organization=org, target="resolution", paused_seconds__gt=0).exists()
+
+
+def test_escalations_of_the_history_are_recorded_once_and_count_as_sent(org):
+    notifications = SlaNotification.objects.filter(organization=org)
+    assert notifications.filter(level="breached").exists() and notifications.filter(level="at_risk").exists()
+    assert not notifications.filter(sent_at=None).exists()
+    assert not notifications.filter(created_at__gt=NOW).exists()
+    for n in notifications.filter(level="breached"):
+        clock = SlaClock.objects.get(work_order_id=n.work_order_id, target=n.target, cycle=n.cycle)
+        assert clock.state == SlaState.BREACHED
+
+
+# --- preventive maintenance ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def dispatcher(org):
+    return actor_for(User.objects.get(email=f"dispatcher@{EMAIL_DOMAIN}"), org.pk)
+
+
+def test_the_preventive_plans_cover_every_kind_of_trigger(org):
+    plans = {p.name: p for p in MaintenancePlan.objects.filter(organization=org, is_active=True)}
+    assert len(plans) == 6
+    monthly = plans["AHU-02 filter change (month end)"]
+    assert (monthly.rule, monthly.day_shift) == ("FREQ=MONTHLY;INTERVAL=1;BYMONTHDAY=-1", "previous")
+    assert monthly.calendar.name == "Office hours Berlin"
+    assert plans["Bed lift L1 inspection (quarterly, 2nd Tuesday)"].rule == "FREQ=MONTHLY;INTERVAL=3;BYDAY=2TU"
+    floating = plans["HP-1 pump inspection (30 days after the last)"]
+    assert (floating.mode, floating.interval_days) == ("floating", 30)
+    metered = plans["Chiller CH-1 service (every 500 running hours)"]
+    assert (metered.meter_name, metered.meter_interval) == ("Running hours", 500)
+    assert plans["Emergency generator weekly test run"].open_policy == "stack"
+    assert all(p.lead_technician_id and p.equipment_id for p in plans.values())
+
+
+def test_the_chiller_meter_has_a_year_of_weekly_readings_and_a_usage_rate(org):
+    meter = Meter.objects.get(organization=org, name="Running hours")
+    readings = MeterReading.objects.filter(meter=meter).order_by("read_at")
+    assert readings.count() >= 50
+    assert readings.first().read_at < NOW - timedelta(days=355) and readings.last().read_at <= NOW
+    lifetimes = list(readings.values_list("lifetime", flat=True))
+    assert lifetimes == sorted(lifetimes)
+    rate = selectors.usage_rates([meter], now=NOW)[meter.pk]
+    assert 4 <= rate <= 20  # hours a day, spring
+
+
+def test_the_maintenance_history_has_work_done_on_time_one_late_and_one_skipped(org, dispatcher):
+    # given
+    start = (NOW - timedelta(days=90)).date()
+    report = selectors.compliance(actor=dispatcher, date_from=start, date_to=NOW.date(), now=NOW)
+    # then
+    totals = report.totals
+    assert totals.late >= 2  # the last filter change, and the sprinkler test that waited for parts
+    assert totals.skipped == 1
+    assert totals.missed == totals.cancelled == 0
+    assert totals.on_time > totals.late and totals.open >= 3  # the generator tests nobody started
+    skipped = Occurrence.objects.get(organization=org, status="skipped")
+    assert skipped.reason.startswith("Skipped: WO-") and skipped.reason.endswith("is still open.")
+    # the generated work orders are the system's, numbered in order with the rest
+    made = WorkOrder.objects.filter(organization=org, pm_occurrence__isnull=False)
+    assert set(made.values_list("type", flat=True)) == {"preventive"}
+    assert set(made.values_list("created_by__email", flat=True)) == {generator.SYSTEM_EMAIL}
+    done = made.filter(status__in=[Status.COMPLETED, Status.CLOSED])
+    assert done.count() >= 8 and not done.filter(resolution_notes="").exists()
+
+
+def test_the_stale_plans_page_has_the_generator_test_nobody_started(org, dispatcher):
+    stale = selectors.stale_plans(actor=dispatcher, now=NOW)
+    assert [p.name for p in stale] == ["Emergency generator weekly test run"]
+    assert all(w.status == Status.NEW for w in stale[0].work_orders)
+
+
+def test_the_forecast_shows_what_is_coming_and_what_is_overdue(org, dispatcher):
+    items = selectors.forecast(
+        actor=dispatcher, date_from=NOW.date() - timedelta(days=30), date_to=NOW.date() + timedelta(days=92), now=NOW
+    )
+    kinds = Counter(i.kind for i in items)
+    assert kinds["upcoming"] >= 8 and kinds["overdue"] >= 3 and kinds["generated"] >= 3
+    upcoming = {i.plan_name for i in items if i.kind == "upcoming"}
+    assert "Chiller CH-1 service (every 500 running hours)" in upcoming  # predicted from the usage rate
+    assert any(i.is_predicted for i in items)
+
+
+def test_the_generator_finds_nothing_to_do_at_load_time(org):
+    before = Occurrence.objects.filter(organization=org).count()
+    stats = generator.generate(organization_id=org.pk, now=NOW)
+    assert (stats.plans, stats.work_orders, stats.skipped, stats.missed, stats.errors) == (6, 0, 0, 0, [])
+    assert Occurrence.objects.filter(organization=org).count() == before

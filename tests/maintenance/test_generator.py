@@ -987,6 +987,7 @@ def test_a_meter_plan_stops_after_max_count(world):
 
 
 def test_a_whichever_first_plan_generates_nothing_from_its_meter_after_the_end_date(world):
+    # given every 30 days or every 500 h, ending on 15 March; the 28 February one done on 1 March at 300 h
     meter = hours_meter(world)
     read(world, meter, "100", at(2026, 1, 20, 12))
     plan = make_plan(
@@ -1000,8 +1001,15 @@ def test_a_whichever_first_plan_generates_nothing_from_its_meter_after_the_end_d
         meter_interval="500",
         meter_start="500",
     )
-    read(world, meter, "600", at(2026, 3, 20, 12))
-    assert keys(plan) == []
+    run(plan, at(2026, 2, 28))
+    read(world, meter, "300", at(2026, 3, 1, 11))
+    complete(world, occurrence(plan, "2026-02-28").work_order, at(2026, 3, 1, 12))
+    assert (target(plan).next_due_date, target(plan).next_due_value) == (date(2026, 3, 31), D("800"))
+    # when the meter passes 800 h after the end date
+    read(world, meter, "900", at(2026, 3, 20, 12))
+    # then
+    assert keys(plan) == ["2026-02-28"]
+    assert run(plan, at(2026, 4, 1)).work_orders == 0
 
 
 def test_generating_one_plan_further_than_its_horizon_is_refused(world):
@@ -1045,3 +1053,289 @@ def test_the_command_refuses_a_date_more_than_five_years_ahead(world):
     with frozen_at(at(2026, 1, 24)), pytest.raises(CommandError, match="at most five years ahead"):
         call_command("generate_pm", "--until", "2031-02-01", stdout=StringIO(), stderr=StringIO())
     assert not Occurrence.objects.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# the bulk path makes what work_order_create makes
+
+
+def _work_order_view(wo: WorkOrder) -> dict:
+    """Everything a generated work order holds, without its ids, number and write instants."""
+    from django.forms.models import model_to_dict
+
+    from fixflow.service.models import WorkOrderEvent
+    from fixflow.sla.models import SlaClock, WorkOrderSla
+
+    wo = WorkOrder.objects.get(pk=wo.pk)
+    ignore = {"id", "number", "created_at", "updated_at", "helpers", "signature"}
+    sla = WorkOrderSla.objects.get(work_order=wo)
+    return {
+        "work_order": {k: v for k, v in model_to_dict(wo).items() if k not in ignore},
+        "sla_state": (wo.sla_state, wo.sla_due_at),
+        "checklist": list(wo.checklist.order_by("position").values("position", "label", "kind", "is_required")),
+        "materials": list(wo.planned_materials.order_by("id").values("part_id", "description", "quantity", "unit")),
+        "events": list(
+            WorkOrderEvent.objects.filter(work_order=wo).values(
+                "actor_id", "kind", "from_status", "to_status", "reason", "data"
+            )
+        ),
+        "sla": {
+            k: v
+            for k, v in model_to_dict(sla).items()
+            if k not in {"id", "work_order", "applied_at", "recalculated_at"}
+        },
+        "clocks": list(
+            SlaClock.objects.filter(work_order=wo)
+            .order_by("target")
+            .values(
+                "target",
+                "cycle",
+                "is_current",
+                "priority",
+                "target_minutes",
+                "started_at",
+                "paused_seconds",
+                "due_at",
+                "at_risk_at",
+                "state",
+                "met_at",
+                "breached_at",
+            )
+        ),
+    }
+
+
+@pytest.mark.parametrize("response_met_on", ["start", "assignment"])
+def test_the_bulk_path_makes_exactly_what_work_order_create_makes(world, monkeypatch, response_met_on):
+    # given a key account policy on office hours with a holiday, a template with a checklist and a part
+    from fixflow.sla.models import SlaPolicy
+
+    office = BusinessCalendar.objects.create(
+        organization=world.org,
+        name="Office",
+        timezone="Europe/Berlin",
+        week=[[["08:00", "17:00"]]] * 5 + [[], []],
+    )
+    Holiday.objects.create(organization=world.org, calendar=office, date=date(2026, 2, 2))
+    policy = SlaPolicy.objects.create(
+        organization=world.org,
+        name="Key account",
+        position=1,
+        calendar=office,
+        targets={p: {"response": 120, "resolution": 960} for p in ("critical", "high", "normal", "low")},
+        response_met_on=response_met_on,
+    )
+    policy.clients.add(world.client)
+    template = TemplateFactory(
+        organization=world.org, description="Check the seals.", estimated_duration_minutes=90, requires_signature=True
+    )
+    ChecklistItemFactory(template=template, label="Seals dry", position=1, is_required=True)
+    ChecklistItemFactory(template=template, label="Pressure", position=2, kind="number")
+    TemplatePart.objects.create(
+        organization=world.org, template=template, part=PartFactory(organization=world.org), quantity=D("2")
+    )
+    bulk = make_plan(world, name="Bulk", template=template, lead_days=7, when=at(2026, 1, 20))
+    slow = make_plan(world, name="Bulk", template=template, lead_days=7, when=at(2026, 1, 20))
+    # when one is generated in bulk and the other through work_order_create, at the same instant
+    run(bulk, at(2026, 1, 24))
+    monkeypatch.setattr(generator, "_batchable", lambda *args: False)
+    run(slow, at(2026, 1, 24))
+    # then both work orders are the same in every respect but their numbers
+    made_in_bulk, made_one_by_one = occurrence(bulk, "2026-01-31").work_order, occurrence(slow, "2026-01-31").work_order
+    assert made_in_bulk.number != made_one_by_one.number
+    view = _work_order_view(made_in_bulk)
+    assert view == _work_order_view(made_one_by_one)
+    assert view["sla"]["policy_name"] == "Key account" and view["sla"]["calendar"]["holidays"] == ["2026-02-02"]
+    assert view["clocks"][1]["state"] == ("met" if response_met_on == "assignment" else "pending")
+    assert len(view["checklist"]) == 2 and len(view["materials"]) == 1
+
+
+def test_work_orders_made_in_bulk_are_numbered_on_in_creation_order(world):
+    # given a work order made by hand first
+    with frozen_at(at(2026, 1, 24)):
+        first = wo_services.work_order_create(
+            actor=world.dispatcher, title="By hand", site_id=world.site.pk, equipment_id=world.equipment.pk
+        )
+    plan = make_plan(world, lead_days=7)
+    # when a year is generated at once
+    run(plan, at(2026, 1, 24), until=date(2026, 12, 31))
+    with frozen_at(at(2026, 1, 24, 12)):
+        last = wo_services.work_order_create(
+            actor=world.dispatcher, title="By hand", site_id=world.site.pk, equipment_id=world.equipment.pk
+        )
+    # then the numbers follow on without gaps, in due order
+    numbers = [o.work_order.number for o in occurrences(plan)]
+    assert len(numbers) == 12
+    sequence = [first.number, *numbers, last.number]
+    assert [int(n.rsplit("-", 1)[1]) for n in sequence] == list(range(1, 15))
+
+
+def test_a_batch_that_fails_is_generated_target_by_target_and_reports_only_the_broken_one(world, monkeypatch):
+    # given two plans, and a bulk write that fails
+    from fixflow.maintenance import batch
+
+    fine = make_plan(world, name="Fine")
+    broken_template = TemplateFactory(organization=world.org)
+    broken = make_plan(world, name="Broken", template=broken_template)
+    broken_template.is_active = False
+    broken_template.save(update_fields=["is_active"])
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(batch, "create_work_orders", fail)
+    # when
+    stats = run(None, at(2026, 1, 31))
+    # then the sound plan is generated one by one, the broken one reports its own error
+    assert (stats.plans, stats.targets, stats.work_orders) == (2, 2, 1)
+    assert len(stats.errors) == 1 and stats.errors[0].startswith("Broken / Pump P1:")
+    assert keys(fine) == ["2026-01-31"] and keys(broken) == []
+
+
+def test_a_second_run_with_nothing_to_do_writes_and_locks_nothing(world):
+    # given a plan generated a year ahead
+    from django.test.utils import CaptureQueriesContext
+
+    plan = make_plan(world, lead_days=7)
+    run(plan, at(2026, 1, 24), until=date(2026, 12, 31))
+    # when it runs again
+    with CaptureQueriesContext(connection) as queries:
+        stats = run(plan, at(2026, 1, 24, 12), until=date(2026, 12, 31))
+    # then it only reads
+    assert stats.work_orders == 0
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(("SELECT", "SAVEPOINT", "RELEASE"))]
+    assert writes == [] and not any("FOR UPDATE" in q["sql"] for q in queries)
+    assert len(queries) <= 12
+
+
+# ---------------------------------------------------------------------------------------------
+# what a later run skips: calendar plans generated up to the date already, floating work still open
+
+
+def test_a_plan_generated_a_year_ahead_is_skipped_until_an_edit_opens_dates_again(world):
+    # given a monthly plan generated a year ahead
+    plan = make_plan(world, lead_days=7)
+    run(plan, at(2026, 1, 24), until=date(2026, 12, 31))
+    assert MaintenancePlan.objects.get(pk=plan.pk).generated_until == date(2026, 12, 31)
+    # when its equipment changes
+    other = EquipmentFactory(site=world.site, name="Pump P2")
+    with frozen_at(at(2026, 1, 25)):
+        services.plan_update(actor=world.dispatcher, plan_id=plan.pk, data={"equipment_id": other.pk})
+    # then the next run with the same date generates the new item's year
+    assert MaintenancePlan.objects.get(pk=plan.pk).generated_until is None
+    stats = run(plan, at(2026, 1, 25), until=date(2026, 12, 31))
+    assert stats.work_orders == 12
+    assert len(keys(plan, equipment=other)) == 12
+
+
+def test_a_new_item_of_a_category_is_generated_after_a_year_ahead_run(world):
+    # given a category plan generated a year ahead
+    pumps = CategoryFactory(organization=world.org, name="Pumps")
+    EquipmentFactory(site=world.site, category=pumps, name="Pump A")
+    plan = make_plan(world, equipment_id=None, category_id=pumps.pk, site_id=world.site.pk)
+    run(plan, at(2026, 1, 24), until=date(2026, 12, 31))
+    # when a pump arrives and the periodic run comes
+    b = EquipmentFactory(site=world.site, category=pumps, name="Pump B")
+    stats = run(None, at(2026, 1, 31))
+    # then the new pump's first one is made
+    assert stats.work_orders == 1 and keys(plan, equipment=b) == ["2026-01-31"]
+
+
+def test_a_plan_that_failed_is_tried_again_with_the_same_date(world):
+    # given a plan whose template was retired: its run fails
+    template = TemplateFactory(organization=world.org)
+    plan = make_plan(world, template=template)
+    template.is_active = False
+    template.save(update_fields=["is_active"])
+    assert len(run(plan, at(2026, 1, 24), until=date(2026, 3, 31)).errors) == 1
+    assert MaintenancePlan.objects.get(pk=plan.pk).generated_until is None
+    # when the template is in use again and the same run comes
+    template.is_active = True
+    template.save(update_fields=["is_active"])
+    stats = run(plan, at(2026, 1, 24), until=date(2026, 3, 31))
+    # then it is generated
+    assert stats.work_orders == 3 and not stats.errors
+
+
+def test_a_run_counts_the_plans_it_skipped(world):
+    # given a calendar plan generated ahead and a floating plan with its work order open
+    make_plan(world, name="Calendar", lead_days=7)
+    make_plan(world, name="Floating", mode="floating", interval_days=30, recurrence=None)
+    first = run(None, at(2026, 1, 31), until=date(2026, 6, 30))
+    # when the periodic run comes
+    again = run(None, at(2026, 2, 1))
+    # then both were looked at, and nothing made
+    assert first.work_orders == 7
+    assert (again.plans, again.targets, again.work_orders) == (2, 2, 0)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="two generators at once need PostgreSQL row locks (SQLite has one writer and serialises them anyway)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_generators_at_once_over_several_batches_make_each_occurrence_once(monkeypatch):
+    # given calendar, floating and category plans read three at a time, nothing generated yet
+    monkeypatch.setattr(generator, "BATCH_PLANS", 3)
+    world = build_world()
+    pumps = CategoryFactory(organization=world.org)
+    for _ in range(2):
+        EquipmentFactory(site=world.site, category=pumps)
+    for i in range(6):
+        make_plan(world, name=f"Monthly {i}", lead_days=14)
+    for i in range(3):
+        make_plan(world, name=f"Floating {i}", mode="floating", interval_days=20, recurrence=None)
+    make_plan(world, name="Pumps", equipment_id=None, category_id=pumps.pk, site_id=world.site.pk)
+    now = at(2026, 1, 24)
+    threads = 4
+    barrier = threading.Barrier(threads)
+
+    def work(_):
+        try:
+            barrier.wait(timeout=10)
+            return generator.generate(now=now, until=date(2026, 6, 30))
+        finally:
+            connections.close_all()
+
+    # when
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(work, range(threads)))
+    # then: six months for each calendar target, one floating each, once; numbers without gaps
+    assert all(not r.errors for r in results)
+    calendar_targets, months = 6 + 2, 6
+    assert Occurrence.objects.filter(trigger="calendar").count() == calendar_targets * months
+    assert Occurrence.objects.filter(trigger="floating").count() == 3
+    assert sum(r.work_orders for r in results) == Occurrence.objects.count() == WorkOrder.objects.count()
+    numbers = sorted(int(n.rsplit("-", 1)[1]) for n in WorkOrder.objects.values_list("number", flat=True))
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert all(
+        t.count == (1 if t.plan.mode == "floating" else months) for t in PlanTarget.objects.select_related("plan")
+    )
+
+
+def test_the_periodic_run_makes_a_meter_work_order_the_reading_could_not(world):
+    # given a meter plan whose template was retired when the reading passed its threshold
+    template = TemplateFactory(organization=world.org)
+    meter = hours_meter(world)
+    read(world, meter, "100", at(2026, 1, 1, 12))
+    plan = meter_plan(world, template=template)
+    assert run(plan, at(2026, 1, 2)).work_orders == 0  # below 500 h: nothing to do
+    template.is_active = False
+    template.save(update_fields=["is_active"])
+    read(world, meter, "620", at(2026, 1, 5, 12))
+    assert keys(plan) == []
+    # when it is in use again and the periodic run comes
+    template.is_active = True
+    template.save(update_fields=["is_active"])
+    stats = run(None, at(2026, 1, 5, 13))
+    # then
+    assert stats.work_orders == 1 and keys(plan) == ["m:500"]
+    assert run(None, at(2026, 1, 5, 14)).as_dict() == {
+        "plans": 1,
+        "targets": 1,
+        "work_orders": 0,
+        "skipped": 0,
+        "missed": 0,
+        "replaced": 0,
+        "errors": [],
+    }

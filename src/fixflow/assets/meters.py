@@ -54,6 +54,12 @@ def meter_get(*, actor: Actor, pk, lock: bool = False) -> Meter:
         raise not_found("Meter") from None
 
 
+# Meter values (readings, lifetimes, rollover values, and a plan's meter interval and start) stay below
+# this: their sums (a lifetime plus an interval, a lifetime after rollovers) then fit the value columns
+# (13 digits before the point).
+METER_MAX = Decimal("1e12")
+
+
 def _decimal(value, field: str, *, allow_none: bool = False) -> Decimal | None:
     if value in (None, "") and allow_none:
         return None
@@ -61,8 +67,8 @@ def _decimal(value, field: str, *, allow_none: bool = False) -> Decimal | None:
         number = Decimal(str(value).strip().replace(",", "."))
     except (InvalidOperation, ValueError):
         raise validation(f"{value!r} is not a number.", field=field) from None
-    if not number.is_finite() or abs(number) >= Decimal("1e13"):
-        raise validation(f"{value!r} is not a usable number.", field=field)
+    if not number.is_finite() or abs(number) >= METER_MAX:
+        raise validation(f"Enter a number below {METER_MAX:,.0f}.", field=field)
     return number.quantize(Decimal("0.001"))
 
 
@@ -201,6 +207,12 @@ def reading_record(
             lifetime = next_lifetime(state, value, kind=kind, rollover_at=meter.rollover_at)
         except RuleError as exc:
             raise validation(str(exc), field=exc.field) from None
+        if lifetime >= METER_MAX:
+            raise validation(
+                f"This reading would take the meter's lifetime value to {METER_MAX:,.0f} or more, "
+                "more than Fixflow counts; check the reading.",
+                field="value",
+            )
     reading = MeterReading.objects.create(
         organization_id=actor.organization_id,
         meter=meter,

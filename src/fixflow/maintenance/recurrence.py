@@ -11,10 +11,12 @@ time of day in the site's zone (09:00 stays 09:00 across DST).
 from __future__ import annotations
 
 import calendar as std_calendar
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule
@@ -69,12 +71,12 @@ def build_rule(spec: RuleSpec, anchor: date) -> str:
         parts.append("BYDAY=" + ",".join(WEEKDAY_CODES[d] for d in days))
     elif spec.frequency in ("monthly", "yearly"):
         if spec.frequency == "yearly":
-            month = spec.month or anchor.month
+            month = spec.month if spec.month is not None else anchor.month
             if not 1 <= month <= 12:
                 raise RuleError("The month is 1 to 12.", "month")
             parts.append(f"BYMONTH={month}")
         if spec.monthly_by == "day":
-            day = spec.month_day or anchor.day
+            day = spec.month_day if spec.month_day is not None else anchor.day
             if not 1 <= day <= 31:
                 raise RuleError("The day of the month is 1 to 31.", "month_day")
             parts.append(f"BYMONTHDAY={day},-1;BYSETPOS=1" if day > 28 else f"BYMONTHDAY={day}")
@@ -98,12 +100,21 @@ def parse_rule(text: str, anchor: date) -> rrule.rrule:
     text = (text or "").strip().removeprefix("RRULE:")
     if not text:
         raise RuleError("The plan has no recurrence rule.", "rule")
-    if "DTSTART" in text.upper() or "UNTIL" in text.upper() or "COUNT" in text.upper():
+    upper = text.upper()
+    if "DTSTART" in upper or "UNTIL" in upper or "COUNT" in upper:
         raise RuleError("Give the start, end date and count as plan fields, not inside the rule.", "rule")
+    # Occurrences are dates (one key per local date): a rule repeating within a day would give the same
+    # date several times, and a time of day is the plan's due time, not part of the rule.
+    if any(part in upper for part in ("BYHOUR", "BYMINUTE", "BYSECOND")):
+        raise RuleError("The rule repeats on days; the time of day is the plan's due time.", "rule")
+    _check_parts(upper)
     try:
-        return rrule.rrulestr(text, dtstart=datetime.combine(anchor, time()))
-    except (ValueError, TypeError) as exc:
+        rule = rrule.rrulestr(text, dtstart=datetime.combine(anchor, time()))
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
         raise RuleError(f"The recurrence rule is not valid RFC 5545: {exc}.", "rule") from None
+    if not isinstance(rule, rrule.rrule) or rule._freq not in _FREQ_NAME:
+        raise RuleError(f"The rule repeats every day at most often: {', '.join(FREQUENCIES)}.", "rule")
+    return rule
 
 
 def occurrences(
@@ -114,14 +125,16 @@ def occurrences(
     ``end_date`` and ``count`` end the plan itself (``count``: the number of occurrences from the
     anchor on). Never lists more than :data:`MAX_OCCURRENCES`.
     """
-    rule = parse_rule(text, anchor)
     if end_date is not None:
         end = min(end, end_date)
+    fast = _fast_rule(text) if count is None else None
+    if fast is not None:
+        return [] if end < start else list(_fast_dates(fast, anchor, start, end, MAX_OCCURRENCES))
+    rule = parse_rule(text, anchor)
     if end < start:
         return []
     result = []
-    for index, dt in enumerate(rule, start=1):
-        day = dt.date()
+    for index, day in enumerate(_walk(rule, anchor, end), start=1):
         if count is not None and index > count:
             break
         if day > end:
@@ -135,9 +148,122 @@ def occurrences(
 
 def iter_occurrences(text: str, anchor: date, *, after: date | None = None) -> Iterator[date]:
     """Occurrences from the anchor on (strictly after ``after`` when given), unbounded."""
+    fast = _fast_rule(text)
+    if fast is not None:
+        yield from _fast_dates(fast, anchor, anchor if after is None else after + timedelta(days=1), None, None)
+        return
     rule = parse_rule(text, anchor)
-    for dt in rule if after is None else rule.xafter(datetime.combine(after, time()), inc=False):
-        yield dt.date()
+    for day in _walk(rule, anchor, None):
+        if after is None or day > after:
+            yield day
+
+
+_BYDAY = re.compile(r"^([+-]?\d+)?(MO|TU|WE|TH|FR|SA|SU)$")
+MAX_INTERVAL = 1000
+# the rule check looks this many days past a window before it says the rule gives no (more) date there
+WALK_SLACK_DAYS = 800  # a yearly period is looked at whole, and may start up to a year before the anchor
+# an unbounded walk gives up this long after its last date (Feb 29 on a Monday: gaps of 40 years)
+WALK_UNBOUNDED_DAYS = 50 * 366
+
+
+def _check_parts(upper: str) -> None:
+    """Refuse the parts dateutil takes but walks badly: INTERVAL=0 repeats the anchor for ever, a
+    negative one goes backwards, an ordinal weekday such as +9MO fails in the middle of a walk."""
+    parts = [tuple(s.strip() for s in item.partition("=")[::2]) for item in upper.split(";")]
+    # the n-th weekday of the month (1 to 5), or of the year in a yearly rule without BYMONTH (1 to 53)
+    of_year = ("FREQ", "YEARLY") in parts and not any(name == "BYMONTH" for name, _ in parts)
+    most = 53 if of_year else 5
+    for name, value in parts:
+        if name == "INTERVAL":
+            if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_INTERVAL:
+                raise RuleError(f"INTERVAL is a whole number from 1 to {MAX_INTERVAL}, not {value!r}.", "rule")
+        elif name == "BYDAY":
+            for code in value.split(","):
+                found = _BYDAY.match(code.strip())
+                if found is None:
+                    raise RuleError(f"BYDAY takes weekdays such as MO or 2TU, not {code!r}.", "rule")
+                if found.group(1) is not None and not 1 <= abs(int(found.group(1))) <= most:
+                    raise RuleError(
+                        f"A BYDAY ordinal is 1 to {most} or -1 to -{most} (2TU, -1FR), not {code!r}.", "rule"
+                    )
+
+
+class _WalkEndError(Exception):
+    pass
+
+
+class _Counted(tuple):
+    """A rule's BYDAY weekdays (all seven when it has none: the same dates) that count the days dateutil
+    looks at. dateutil stops a walk only at a date it yields (or in year 9999): a rule that gives no date,
+    such as ``FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30``, would look at every day up to 9999 (seconds of CPU).
+    The count ends the walk once it has looked at more days than the window holds."""
+
+    left: int
+
+    def __contains__(self, item) -> bool:
+        self.left -= 1
+        if self.left < 0:
+            raise _WalkEndError
+        return tuple.__contains__(self, item)
+
+
+def _walk(rule: rrule.rrule, anchor: date, end: date | None) -> Iterator[date]:
+    """The dates of a dateutil rule from its anchor, given up once it has looked past ``end`` (None: 50
+    years after the last date found); always ends. dateutil's errors in the middle of a walk (a date
+    beyond year 9999, …) are :class:`RuleError`."""
+    counted = _Counted(rule._byweekday or range(7))
+    base = (end - anchor).days if end is not None else WALK_UNBOUNDED_DAYS
+    counted.left = max(0, base) + WALK_SLACK_DAYS
+    rule._byweekday = counted
+    try:
+        for dt in rule:
+            day = dt.date()
+            if end is None:
+                counted.left = WALK_UNBOUNDED_DAYS + WALK_SLACK_DAYS  # 50 more years from this date
+            yield day
+    except _WalkEndError:
+        return
+    except (ValueError, IndexError, OverflowError) as exc:
+        raise RuleError(f"The recurrence rule cannot be followed: {exc}.", "rule") from None
+
+
+def last_before(text: str, anchor: date, day: date, *, end_date: date | None = None) -> date | None:
+    """The rule's last date before ``day`` (and not after ``end_date``); None when it has none."""
+    if end_date is not None:
+        day = min(day, end_date + timedelta(days=1))
+    if day <= anchor:
+        return None
+    fast = _fast_rule(text)
+    if fast is None:
+        last = None
+        for found in _walk(parse_rule(text, anchor), anchor, day):
+            if found >= day:
+                break
+            last = found
+        return last
+    span = 32  # windows back from ``day``, four times longer each time, down to the anchor
+    while True:
+        low = anchor if span >= (day - anchor).days else day - timedelta(days=span)
+        last = None
+        for last in _fast_dates(fast, anchor, low, day - timedelta(days=1), None):  # noqa: B007
+            pass
+        if last is not None or low == anchor:
+            return last
+        span *= 4
+
+
+def count_through(text: str, anchor: date, day: date, limit: int) -> int:
+    """How many dates the rule gives from the anchor through ``day`` (at most ``limit``)."""
+    if day < anchor or limit <= 0:
+        return 0
+    fast = _fast_rule(text)
+    dates = _fast_dates(fast, anchor, anchor, day, limit) if fast else _walk(parse_rule(text, anchor), anchor, day)
+    count = 0
+    for found in dates:
+        if found > day or count >= limit:
+            break
+        count += 1
+    return count
 
 
 def due_instant(day: date, at: time, timezone: str) -> datetime:
@@ -269,3 +395,176 @@ def describe_rule(text: str, anchor: date) -> str:
 
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# the dates of the common rules without dateutil
+#
+# dateutil walks a rule from its DTSTART, period by period: a monthly plan anchored five years back
+# costs sixty steps before its first date in the window (about 60 µs a date). The rules the plan form
+# builds (and the same shapes typed by hand) are computed here directly from the period that holds the
+# start of the window, with dateutil's own semantics: periods counted from the anchor's day, week
+# (weeks start on Monday), month or year; dates before the anchor never occur; a day the month lacks
+# is no date (BYMONTHDAY=31 skips 30-day months, BYDAY=5TU months without a fifth Tuesday) unless
+# ``BYMONTHDAY=D,-1;BYSETPOS=1`` asks for the last day instead. Any other rule goes to dateutil. Both
+# agree on every rule and window (tests/maintenance/test_recurrence_properties.py).
+
+
+@dataclass(frozen=True)
+class _Fast:
+    freq: str  # DAILY, WEEKLY, MONTHLY, YEARLY
+    interval: int
+    weekdays: tuple[int, ...] | None = None  # WEEKLY: BYDAY (None: the anchor's weekday)
+    month_day: int | None = None  # BYMONTHDAY, 1..31 or -31..-1 (None with no nth: the anchor's day)
+    clamp: bool = False  # BYMONTHDAY=D,-1;BYSETPOS=1: day D, or the last day of shorter months
+    nth: tuple[int, int] | None = None  # BYDAY=2TU: (2, 1)
+    month: int | None = None  # YEARLY: BYMONTH (None: the anchor's month)
+
+
+_NTH = re.compile(r"^([+-]?[1-5])(MO|TU|WE|TH|FR|SA|SU)$")
+
+
+@lru_cache(maxsize=4096)
+def _fast_rule(text: str) -> _Fast | None:
+    """The rule as a :class:`_Fast` when it has one of the shapes computed directly, else None."""
+    parts: dict[str, str] = {}
+    for item in (text or "").strip().removeprefix("RRULE:").upper().split(";"):
+        name, sep, value = item.partition("=")
+        if not sep or not value or name in parts:
+            return None
+        parts[name] = value
+    freq = parts.pop("FREQ", None)
+    if freq not in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
+        return None
+    try:
+        interval = int(parts.pop("INTERVAL", "1"))
+    except ValueError:
+        return None
+    if not 1 <= interval <= 10000 or parts.pop("WKST", "MO") != "MO":
+        return None
+    byday, bymonthday, bysetpos = parts.pop("BYDAY", None), parts.pop("BYMONTHDAY", None), parts.pop("BYSETPOS", None)
+    bymonth = parts.pop("BYMONTH", None)
+    if parts:
+        return None  # BYYEARDAY, BYWEEKNO, …
+    if freq == "DAILY":
+        return _Fast(freq, interval) if byday is bymonthday is bysetpos is bymonth is None else None
+    if freq == "WEEKLY":
+        if bymonthday is not None or bysetpos is not None or bymonth is not None:
+            return None
+        if byday is None:
+            return _Fast(freq, interval)
+        codes = byday.split(",")
+        if any(c not in WEEKDAY_CODES for c in codes):
+            return None
+        return _Fast(freq, interval, weekdays=tuple(sorted({WEEKDAY_CODES.index(c) for c in codes})))
+    month = None
+    if freq == "YEARLY":
+        if bymonth is None:
+            if byday is not None or bymonthday is not None:
+                return None  # days of the whole year
+        elif not bymonth.isdigit() or not 1 <= int(bymonth) <= 12:
+            return None
+        else:
+            month = int(bymonth)
+    elif bymonth is not None:
+        return None
+    if byday is not None:
+        found = _NTH.match(byday)
+        if found is None or bymonthday is not None or bysetpos is not None:
+            return None
+        n = int(found.group(1))
+        return _Fast(freq, interval, nth=(n, WEEKDAY_CODES.index(found.group(2))), month=month)
+    if bymonthday is None:
+        return None if bysetpos is not None else _Fast(freq, interval, month=month)
+    days = bymonthday.split(",")
+    try:
+        numbers = [int(d) for d in days]
+    except ValueError:
+        return None
+    if len(numbers) == 1 and bysetpos is None and 1 <= abs(numbers[0]) <= 31:
+        return _Fast(freq, interval, month_day=numbers[0], month=month)
+    if len(numbers) == 2 and numbers[1] == -1 and bysetpos == "1" and 1 <= numbers[0] <= 31:
+        return _Fast(freq, interval, month_day=numbers[0], clamp=True, month=month)
+    return None
+
+
+def _day_in_month(fast: _Fast, year: int, month: int, anchor: date) -> int | None:
+    last = std_calendar.monthrange(year, month)[1]
+    if fast.nth is not None:
+        n, weekday = fast.nth
+        if n > 0:
+            day = 1 + (weekday - date(year, month, 1).weekday()) % 7 + (n - 1) * 7
+            return day if day <= last else None
+        day = last - (date(year, month, last).weekday() - weekday) % 7 + (n + 1) * 7
+        return day if day >= 1 else None
+    wanted = fast.month_day if fast.month_day is not None else anchor.day
+    if fast.clamp:
+        return min(wanted, last)
+    if wanted < 0:
+        wanted = last + wanted + 1
+        return wanted if wanted >= 1 else None
+    return wanted if wanted <= last else None
+
+
+def _fast_dates(fast: _Fast, anchor: date, start: date, end: date | None, limit: int | None) -> Iterator[date]:
+    """The rule's dates in [max(start, anchor), end] in order (``end`` None: unbounded, up to year 9999)."""
+    start = max(start, anchor)
+    if end is not None and end < start:
+        return
+    last_day = end if end is not None else date(9999, 12, 31)
+    count = 0
+    if fast.freq == "DAILY":
+        step = fast.interval
+        day = anchor + timedelta(days=-(-(start - anchor).days // step) * step)
+        while day <= last_day:
+            yield day
+            count += 1
+            if limit is not None and count >= limit:
+                return
+            if (date.max - day).days < step:
+                return
+            day += timedelta(days=step)
+        return
+    if fast.freq == "WEEKLY":
+        weekdays = fast.weekdays if fast.weekdays is not None else (anchor.weekday(),)
+        first_week = anchor - timedelta(days=anchor.weekday())
+        weeks = (start - timedelta(days=start.weekday()) - first_week).days // 7
+        week = first_week + timedelta(days=weeks // fast.interval * fast.interval * 7)
+        step = timedelta(days=7 * fast.interval)
+        while week <= last_day:
+            for weekday in weekdays:
+                day = week + timedelta(days=weekday)
+                if day < start:
+                    continue
+                if day > last_day:
+                    return
+                yield day
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            if (date(9999, 12, 31) - week).days < step.days:
+                return
+            week += step
+        return
+    # MONTHLY and YEARLY: periods of months from the anchor's month (a year is twelve of them)
+    step = fast.interval * (12 if fast.freq == "YEARLY" else 1)
+    month_of_year = (fast.month or anchor.month) - 1 if fast.freq == "YEARLY" else None
+    first = anchor.year * 12 + anchor.month - 1
+    if month_of_year is not None:
+        first = anchor.year * 12 + month_of_year  # the anchor's year, in the rule's month
+    periods = max(0, (start.year * 12 + start.month - 1 - first) // step)
+    index = first + periods * step
+    stop = last_day.year * 12 + last_day.month - 1
+    while index <= stop:
+        year, month = divmod(index, 12)
+        day = _day_in_month(fast, year, month + 1, anchor)
+        if day is not None:
+            found = date(year, month + 1, day)
+            if found > last_day:
+                return
+            if found >= start:
+                yield found
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+        index += step

@@ -364,8 +364,8 @@ def _counter_dues(plan: MaintenancePlan, equipment, target: PlanTarget | None, c
 
 
 def usage_rates(meters: Iterable, *, now: datetime | None = None) -> dict[int, Decimal | None]:
-    """The usage rate of each meter as :func:`fixflow.assets.meters.usage_rate` computes it, in one query
-    for all of them (and one more per meter without two readings in its window)."""
+    """The usage rate of each meter as :func:`fixflow.assets.meters.usage_rate` computes it, in two queries
+    for all of them (the readings in each window; the last one before it, for meters with fewer than two)."""
     from fixflow.assets.choices import MeterKind
     from fixflow.assets.models import MeterReading
 
@@ -386,15 +386,27 @@ def usage_rates(meters: Iterable, *, now: datetime | None = None) -> dict[int, D
     for meter_id, read_at, lifetime in rows:
         if read_at >= since_of[meter_id]:
             points[meter_id].append((read_at, lifetime))
+    lacking = [m for m in continuous if len(points[m.pk]) < 2]
+    before: dict[int, tuple] = {}
+    if lacking:
+        by_window: dict[int, list[int]] = defaultdict(list)
+        for m in lacking:
+            by_window[m.usage_window_days].append(m.pk)
+        earlier = Q(pk__in=[])
+        for days, ids in by_window.items():
+            earlier |= Q(meter_id__in=ids, read_at__lt=now - timedelta(days=days))
+        latest = Window(RowNumber(), partition_by=[F("meter_id")], order_by=[F("read_at").desc(), F("id").desc()])
+        rows = (
+            MeterReading.objects.filter(earlier)
+            .annotate(rank=latest)
+            .filter(rank=1)
+            .values_list("meter_id", "read_at", "lifetime")
+        )
+        before = {meter_id: (read_at, lifetime) for meter_id, read_at, lifetime in rows}
     for meter in continuous:
         own = points[meter.pk]
-        if len(own) < 2:
-            before = (
-                MeterReading.objects.filter(meter_id=meter.pk, read_at__lt=since_of[meter.pk])
-                .order_by("-read_at", "-id")
-                .values_list("read_at", "lifetime")[:1]
-            )
-            own = list(before) + own
+        if len(own) < 2 and meter.pk in before:
+            own = [before[meter.pk], *own]
         rate = recurrence.usage_per_day(own)
         rates[meter.pk] = rate.quantize(Decimal("0.001")) if rate is not None else None
     return rates
@@ -710,10 +722,18 @@ def plan_preview(*, data: dict[str, Any], today: date, count: int = 5, actor: Ac
 
     out: list[date] = []
     if plan.has_calendar_trigger:
-        for index, day in enumerate(recurrence.iter_occurrences(plan.rule, plan.anchor), start=1):
+        # from a little before today (a date moved to the next working day may be due today), not from the
+        # anchor: a daily plan anchored years back has thousands of dates before today; the ones skipped
+        # are counted for the plan's count of occurrences
+        after = max(plan.anchor, today - SHIFT_MARGIN) - timedelta(days=1)
+        limit = plan.max_count if plan.max_count is not None else 0
+        before = recurrence.count_through(plan.rule, plan.anchor, after, limit)
+        dates = recurrence.iter_occurrences(plan.rule, plan.anchor, after=after)
+        for walked, day in enumerate(dates, start=1):
+            index = before + walked
             if (plan.max_count is not None and index > plan.max_count) or (plan.end_date and day > plan.end_date):
                 break
-            if index > recurrence.MAX_OCCURRENCES or len(out) >= count:
+            if walked > recurrence.MAX_OCCURRENCES or len(out) >= count:
                 break
             due = shifted(day)
             if due >= today:

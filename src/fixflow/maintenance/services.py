@@ -3,12 +3,14 @@ delete, and generation on demand. One path for each; pages and the API call thes
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
+from fixflow.assets.meters import METER_MAX
 from fixflow.core import clock
 from fixflow.core.errors import DomainError, ErrorCode, not_found, validation
 from fixflow.core.models import ChangeRecord
@@ -17,7 +19,7 @@ from fixflow.core.services import change_record_write, check_version, full_clean
 from fixflow.service.choices import Status
 
 from . import generator, recurrence
-from .choices import DayShift, Mode, OccurrenceStatus, OpenPolicy
+from .choices import DayShift, Mode, OccurrenceStatus, OpenPolicy, TriggerKind
 from .models import MaintenancePlan, Occurrence, PlanTarget
 
 PLAN_FIELDS = (
@@ -46,6 +48,9 @@ PLAN_FIELDS = (
     "lead_technician_id",
     "is_active",
 )
+RULE_CHECK_DAYS = 3660  # a rule must give a date within ten years of its anchor
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2999, 12, 31)  # plan dates (anchor, end date)
+METER_FIELDS = frozenset({"meter_name", "meter_interval", "meter_start", "meter_mode"})
 # Changing these moves future occurrences: unstarted generated ones are withdrawn and made again.
 TIMING_FIELDS = frozenset(
     {
@@ -66,6 +71,9 @@ TIMING_FIELDS = frozenset(
         "template_id",
     }
 )
+# Changing these changes the items a plan covers: the unstarted occurrences of the items it no longer
+# covers are withdrawn (rule 10); the items still covered keep theirs.
+COVERAGE_FIELDS = frozenset({"equipment", "site", "category"})
 
 
 def plan_queryset(*, actor: Actor):
@@ -116,29 +124,39 @@ def _decimal(value, field: str) -> Decimal | None:
         number = Decimal(str(value).strip().replace(",", "."))
     except (InvalidOperation, ValueError):
         raise validation(f"{value!r} is not a number.", field=field) from None
-    if not number.is_finite() or number < 0 or number >= Decimal("1e13"):
+    if not number.is_finite() or number < 0:
         raise validation("Enter a positive number.", field=field)
+    if number >= METER_MAX:  # a lifetime plus an interval must fit the value columns (13 digits)
+        raise validation(f"Enter a number below {METER_MAX:,.0f}.", field=field)
     return number.quantize(Decimal("0.001"))
 
 
 def _date(value, field: str) -> date | None:
     if value in (None, ""):
         return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise validation(f"{value!r} is not a date such as 2027-01-31.", field=field) from None
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError:
+            raise validation(f"{value!r} is not a date such as 2027-01-31.", field=field) from None
+    # the rule check and the working-day shift look years ahead: dates near the calendar's ends would overflow
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise validation(f"Enter a date from {MIN_DATE.year} to {MAX_DATE.year}.", field=field)
+    return value
 
 
 def _time(value, field: str) -> time:
-    if isinstance(value, time):
-        return value
-    try:
-        return time.fromisoformat(str(value))
-    except ValueError:
-        raise validation(f"{value!r} is not a time such as 09:00.", field=field) from None
+    """A local wall time of day (the site's zone): a time with an offset is refused."""
+    if not isinstance(value, time):
+        try:
+            value = time.fromisoformat(str(value).strip())
+        except ValueError:
+            raise validation(f"{value!r} is not a time such as 09:00.", field=field) from None
+    if value.tzinfo is not None:
+        raise validation("Enter the local time of day at the site, such as 09:00, without an offset.", field=field)
+    return value
 
 
 def rule_from_choices(choices: dict[str, Any], anchor: date) -> str:
@@ -153,10 +171,19 @@ def rule_from_choices(choices: dict[str, Any], anchor: date) -> str:
         except (TypeError, ValueError):
             raise validation("Enter a whole number.", field=name) from None
 
+    if not isinstance(choices, dict):
+        raise validation("Give the repeat as its plain choices (frequency, interval, …).", field="recurrence")
+    weekdays = choices.get("weekdays") or ()
+    if isinstance(weekdays, str):
+        weekdays = [w for w in weekdays.replace(",", " ").split() if w]
+    try:
+        weekdays = tuple(int(d) for d in weekdays)
+    except (TypeError, ValueError):
+        raise validation("Weekdays are 0 (Monday) to 6 (Sunday).", field="weekdays") from None
     spec = recurrence.RuleSpec(
         frequency=choices.get("frequency") or "monthly",
         interval=number("interval", 1),
-        weekdays=tuple(int(d) for d in choices.get("weekdays") or ()),
+        weekdays=weekdays,
         monthly_by=choices.get("monthly_by") or "day",
         month_day=number("month_day"),
         nth=number("nth"),
@@ -254,10 +281,15 @@ def _apply(actor: Actor, plan: MaintenancePlan, data: dict[str, Any]) -> set[str
         if tech in (None, ""):
             plan.lead_technician = None
         else:
+            # an id, of any size the column holds (no form-field maximum); a bigger one is no one's
+            try:
+                tech_id = int(tech)
+            except (TypeError, ValueError):
+                raise validation("Enter a whole number.", field="lead_technician") from None
             membership = (
                 Membership.objects.filter(
                     organization_id=actor.organization_id,
-                    user_id=_int(tech, "lead_technician"),
+                    user_id=tech_id if 0 < tech_id < 2**63 else 0,
                     is_active=True,
                     role__in=["technician", "dispatcher", "admin"],
                 )
@@ -281,6 +313,15 @@ def _validate_triggers(plan: MaintenancePlan) -> None:
             recurrence.parse_rule(plan.rule, plan.anchor)
         except recurrence.RuleError as exc:
             raise validation(str(exc), field="rule") from None
+        # e.g. BYMONTHDAY=30;BYMONTH=2: a valid rule that never falls on a date (the walk is bounded)
+        try:
+            found = recurrence.occurrences(
+                plan.rule, plan.anchor, start=plan.anchor, end=plan.anchor + timedelta(days=RULE_CHECK_DAYS), count=1
+            )
+        except recurrence.RuleError as exc:
+            raise validation(str(exc), field="rule") from None
+        if not found:
+            raise validation("This rule gives no date in the next ten years.", field="rule")
     if plan.mode == Mode.FLOATING and not plan.interval_days:
         raise validation("A floating plan needs the number of days after the last completion.", field="interval_days")
     if bool(plan.meter_name) != (plan.meter_interval is not None):
@@ -320,14 +361,21 @@ def plan_update(*, actor: Actor, plan_id, data: dict[str, Any], expected_version
     plan = plan_get(actor=actor, pk=plan_id, lock=True)
     check_version(plan, expected_version)
     before = snapshot(plan)
+    covered = {e.pk for e in generator.plan_equipment(plan)}
     changed = _apply(actor, plan, data)
     if not changed:
         return plan
     plan.version += 1
+    timing = changed & ({f.removesuffix("_id") for f in TIMING_FIELDS} | TIMING_FIELDS)
+    gone: set[int] = set()
+    if changed & COVERAGE_FIELDS:
+        gone = covered - {e.pk for e in generator.plan_equipment(plan)}
+    if timing or changed & COVERAGE_FIELDS:
+        plan.generated_until = None  # dates may be open again: the next run looks at every one
     plan.save()
     withdrawn = 0
-    if changed & {f.removesuffix("_id") for f in TIMING_FIELDS} | changed & TIMING_FIELDS:
-        withdrawn = _withdraw_future(actor, plan)
+    if timing or gone:
+        withdrawn = _withdraw_future(actor, plan, timing, gone=gone)
     change_record_write(
         actor=actor,
         instance=plan,
@@ -338,27 +386,67 @@ def plan_update(*, actor: Actor, plan_id, data: dict[str, Any], expected_version
     return plan
 
 
-def _withdraw_future(actor: Actor, plan: MaintenancePlan) -> int:
+def _withdraw_future(actor: Actor, plan: MaintenancePlan, changed: set[str], *, gone: set[int] = frozenset()) -> int:
+    """Withdraw the future, unstarted calendar and floating occurrences (rule 10) and restart only the
+    counters the change moves. Meter occurrences are due already (their threshold was crossed): they stay.
+    A withdrawal is not a cancellation by someone: it starts no generation and moves no counter; the
+    next run makes the occurrences again under the new settings.
+
+    ``gone``: the equipment items the plan no longer covers: their future unstarted occurrences of every
+    trigger are withdrawn and never made again. With no timing change (``changed`` empty), only theirs."""
     from fixflow.service import services as wo_services
 
     today = generator.local_today(plan, clock.now())
-    future = Occurrence.objects.filter(plan=plan, due_date__gte=today).select_related("work_order")
+    targets = {
+        t.equipment_id: t
+        for t in PlanTarget.objects.select_for_update(of=("self",)).filter(plan=plan).select_related("equipment")
+    }
+    moved = Q(equipment_id__in=gone)
+    if changed:
+        moved |= ~Q(trigger=TriggerKind.METER)
+    future = Occurrence.objects.filter(moved, plan=plan, due_date__gte=today).select_related("work_order")
     count = 0
+    removed: dict[int, int] = {}
     system = generator.system_actor(plan.organization)
-    for occurrence in future:
-        wo = occurrence.work_order
-        if occurrence.status != OccurrenceStatus.GENERATED or wo is None:
-            if occurrence.status == OccurrenceStatus.SKIPPED:
-                occurrence.delete()
-            continue
-        if wo.status != Status.NEW:
-            continue  # planned or started work stays
-        wo_services.work_order_transition(
-            actor=system, work_order_id=wo.pk, to=Status.CANCELLED, reason=f"The plan {plan.name} was changed."
-        )
-        occurrence.delete()
-        count += 1
-    PlanTarget.objects.filter(plan=plan).update(next_due_value=None)
+    token = generator._generating.set(True)
+    try:
+        for occurrence in future:
+            wo = occurrence.work_order
+            if occurrence.status == OccurrenceStatus.GENERATED and wo is not None:
+                if wo.status != Status.NEW:
+                    continue  # planned or started work stays
+                wo_services.work_order_transition(
+                    actor=system, work_order_id=wo.pk, to=Status.CANCELLED, reason=f"The plan {plan.name} was changed."
+                )
+                count += 1
+            elif occurrence.status != OccurrenceStatus.SKIPPED:
+                continue
+            occurrence.delete()
+            removed[occurrence.equipment_id] = removed.get(occurrence.equipment_id, 0) + 1
+    finally:
+        generator._generating.reset(token)
+    for equipment_id, target in targets.items():
+        # the targets as they were before the withdrawal (a cancellation restarts floating counters)
+        target.count = max(0, target.count - removed.get(equipment_id, 0))
+        if changed & {"interval_days", "mode", "anchor"} and plan.has_floating_trigger:
+            # the next floating date counts from the last completion with the new interval (or the new anchor)
+            target.next_due_date = (
+                generator.free_floating_day(
+                    plan,
+                    target.equipment,
+                    generator.local_today(plan, target.last_completed_at) + timedelta(days=plan.interval_days),
+                )
+                if target.last_completed_at
+                else None
+            )
+        if changed & METER_FIELDS:
+            floating_meter = plan.meter_mode == Mode.FLOATING or plan.has_floating_trigger
+            target.next_due_value = (
+                target.last_completed_value + plan.meter_interval
+                if floating_meter and plan.has_meter_trigger and target.last_completed_value is not None
+                else None
+            )
+        target.save(update_fields=["next_due_date", "next_due_value", "count"])
     return count
 
 
@@ -394,9 +482,19 @@ def plan_delete(*, actor: Actor, plan_id) -> None:
 
 
 def plan_generate(*, actor: Actor, plan_id, until: date | None = None) -> generator.Stats:
-    """Generate one plan now (up to ``until``, default today in the site's zone)."""
+    """Generate one plan now, up to ``until`` (default today in the site's zone).
+
+    ``until`` is from today to the plan's horizon ahead (a validation error on ``until`` otherwise: a
+    date in the past would backfill nothing, rule 8; beyond the horizon is not planned yet, rule 9).
+    A paused plan is a conflict.
+    """
     require(actor, "maintenance.manage")
     plan = plan_get(actor=actor, pk=plan_id)
+    if until is not None:
+        today = generator.local_today(plan, clock.now())
+        if until < today:
+            raise validation("until cannot be in the past; missed occurrences are not backfilled.", field="until")
+        generator.check_until(until, today, plan.horizon_days, "the plan's horizon ahead")
     if not plan.is_active:
         raise DomainError(ErrorCode.CONFLICT, "The plan is paused; resume it first.")
     return generator.generate_plan(plan, until=until)

@@ -13,6 +13,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fixflow.core.errors import DomainError
 from fixflow.core.models import Organization
 from fixflow.maintenance import generator
 from fixflow.maintenance.models import MaintenancePlan
@@ -84,12 +85,15 @@ class Command(BaseCommand):
             if paused:
                 self.stderr.write(f"Paused, not generated: plan {', '.join(map(str, paused))}.")
         started = time.monotonic()
-        stats = generator.generate(
-            until=until,
-            organization_id=organization,
-            plan_ids=plans,
-            progress=ProgressBar(self.stderr, enabled=not options["no_progress"]),
-        )
+        try:
+            stats = generator.generate(
+                until=until,
+                organization_id=organization,
+                plan_ids=plans,
+                progress=ProgressBar(self.stderr, enabled=not options["no_progress"]),
+            )
+        except DomainError as exc:  # --until too far ahead
+            raise CommandError(f"--{exc.message}") from None
         for error in stats.errors:
             self.stderr.write(self.style.ERROR(f"Error: {error}"))
         replaced = f" ({stats.replaced} replacing an open one)" if stats.replaced else ""
