@@ -1339,3 +1339,42 @@ def test_the_periodic_run_makes_a_meter_work_order_the_reading_could_not(world):
         "replaced": 0,
         "errors": [],
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# the forecast reads in a fixed number of queries (its plans' related rows are partly loaded)
+
+
+def test_the_forecast_reads_the_same_number_of_queries_for_four_plans_or_sixteen(world):
+    from django.test.utils import CaptureQueriesContext
+
+    from fixflow.maintenance import selectors
+
+    cal = BusinessCalendar.objects.create(organization=world.org, name="Office", timezone="Europe/Berlin")
+    Holiday.objects.create(organization=world.org, calendar=cal, date=date(2026, 3, 13))
+    meter = hours_meter(world)
+    read(world, meter, "100", at(2026, 1, 1, 12))
+    read(world, meter, "300", at(2026, 1, 10, 12))
+    pumps = CategoryFactory(organization=world.org)
+    EquipmentFactory(site=world.site, category=pumps)
+
+    def add_four(i: int) -> None:
+        make_plan(world, name=f"Calendar {i}", calendar_id=cal.pk, day_shift="next")
+        make_plan(world, name=f"Floating {i}", mode="floating", interval_days=30, recurrence=None)
+        meter_plan(world, name=f"Meter {i}")
+        make_plan(world, name=f"Pumps {i}", equipment_id=None, category_id=pumps.pk, site_id=world.site.pk)
+
+    def queries() -> tuple[int, int]:
+        with frozen_at(at(2026, 2, 1)), CaptureQueriesContext(connection) as captured:
+            items = selectors.forecast(
+                actor=world.dispatcher, date_from=date(2026, 2, 1), date_to=date(2026, 4, 30), now=at(2026, 2, 1)
+            )
+        return len(captured), len(items)
+
+    add_four(0)
+    few, few_items = queries()
+    for i in range(1, 4):
+        add_four(i)
+    many, many_items = queries()
+    assert many_items > few_items > 0
+    assert many == few

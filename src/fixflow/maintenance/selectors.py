@@ -476,10 +476,34 @@ def forecast(
         active = plans.filter(is_active=True)
         if technician_id is not None:
             active = active.filter(lead_technician_id=technician_id)
-        active_plans = list(active.select_related("site", "equipment", "calendar", "lead_technician"))
+        active_plans = list(active.select_related(*_FORECAST_RELATED).only(*_forecast_fields()))
         items.extend(_upcoming_items(active_plans, now=now, date_from=date_from, date_to=date_to, eq_id=equipment_id))
     items.sort(key=lambda i: (i.due_date, i.due_at, i.plan_name.lower(), i.equipment_name.lower(), i.plan_id))
     return items
+
+
+_FORECAST_RELATED = ("site", "equipment", "calendar", "lead_technician")
+
+
+@lru_cache(maxsize=1)
+def _forecast_fields() -> tuple[str, ...]:
+    """The plan with what the forecast reads of its related rows (their other columns are not loaded:
+    a site's 500 plans with all columns of five tables cost a third of the forecast)."""
+    return (
+        *(f.name for f in MaintenancePlan._meta.concrete_fields),
+        "site__name",
+        "site__timezone",
+        "equipment__name",
+        "equipment__status",
+        "equipment__site_id",
+        "equipment__category_id",
+        "lead_technician__full_name",
+        "calendar__name",
+        "calendar__version",
+        "calendar__timezone",
+        "calendar__week",
+        "calendar__is_24x7",
+    )
 
 
 _RECORDED_VALUES = (
