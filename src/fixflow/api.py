@@ -21,6 +21,9 @@ install_error_handlers(api)
 def _mount() -> None:
     from fixflow.assets.api import router as assets_router
     from fixflow.billing.config_api import router as billing_config_router
+    from fixflow.billing.invoice_api import router as billing_invoice_router
+    from fixflow.billing.quote_api import router as billing_quote_router
+    from fixflow.billing.report_api import router as billing_report_router
     from fixflow.core.api import router as core_router
     from fixflow.customers.api import router as customers_router
     from fixflow.inventory.api import router as inventory_router
@@ -36,6 +39,9 @@ def _mount() -> None:
     api.add_router("", sla_router)
     api.add_router("", maintenance_router)
     api.add_router("", billing_config_router)
+    api.add_router("", billing_quote_router)
+    api.add_router("", billing_invoice_router)
+    api.add_router("", billing_report_router)
 
 
 _mount()

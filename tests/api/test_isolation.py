@@ -131,6 +131,12 @@ BODIES = {
     ("GET", "/part-categories/{id}"): None,
     ("PATCH", "/part-categories/{id}"): {"name": "Stolen"},
     ("DELETE", "/part-categories/{id}"): None,
+    # --- billing quotes (issue 5): owned by the quotes work ---
+    # (end of billing quotes)
+    # --- billing invoices, payments, credit notes, sending, accounting export (issue 5) ---
+    # (end of billing invoices)
+    # --- billing revenue leakage report and the accountant's panel (issue 5) ---
+    # (end of billing reports)
 }
 
 
@@ -213,6 +219,8 @@ def foreign(other_world):
         anchor="2027-01-01",
     ).pk
     ids.update(_foreign_billing(ow, part))
+    ids.update(_foreign_quotes(ow, ids))
+    ids.update(_foreign_invoices(ow, ids))
     return ids
 
 
@@ -242,6 +250,16 @@ def _foreign_billing(ow, part) -> dict:
         "/billing/contracts/": contract.pk,
         "/part-categories/": inventory.part_category_create(actor=admin, data={"name": "Foreign category"}).pk,
     }
+
+
+def _foreign_quotes(ow, ids: dict) -> dict:
+    """The other organization's quotes: one object per quote id route (filled by the quotes work)."""
+    return {}
+
+
+def _foreign_invoices(ow, ids: dict) -> dict:
+    """The other organization's invoices, lines and payments: one object per invoice id route."""
+    return {}
 
 
 def _url(path: str, ids: dict) -> str:

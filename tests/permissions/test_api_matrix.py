@@ -314,6 +314,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/part-categories/{id}"): Rule(
         frozenset({"admin", "dispatcher", "accountant"}), target="spare_part_category"
     ),
+    # --- billing quotes (issue 5): owned by the quotes work ---
+    # (end of billing quotes)
+    # --- billing invoices, payments, credit notes, sending, accounting export (issue 5) ---
+    # (end of billing invoices)
+    # --- billing revenue leakage report and the accountant's panel (issue 5) ---
+    # (end of billing reports)
 }
 
 

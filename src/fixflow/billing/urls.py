@@ -1,5 +1,10 @@
-"""Page routes of the billing app (the configuration pages; the quote and invoice pages join later)."""
+"""Page routes of the billing app: configuration, quotes (with the public accept page), invoices, reports."""
 
-from . import config_views
+from . import config_views, invoice_views, quote_views, report_views
 
-urlpatterns = [*config_views.urlpatterns]
+urlpatterns = [
+    *config_views.urlpatterns,
+    *quote_views.urlpatterns,
+    *invoice_views.urlpatterns,
+    *report_views.urlpatterns,
+]

@@ -1,0 +1,3 @@
+"""Invoice pages of the billing app (issue 5)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Report pages of the billing app (issue 5)."""
+
+urlpatterns: list = []
