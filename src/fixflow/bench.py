@@ -30,6 +30,9 @@
    organization ("Fixflow PM Benchmark"), ``generate_pm --until`` a year ahead, the same again and the
    periodic run (nothing to do), and the forecast of one site of 500 plans over three months
    (:func:`bench_pm`).
+7. **Billing** (``--billing-work-orders N`` of ``--billing-clients C``; ``--billing-only`` skips 1–5):
+   invoicing closed work, issuing and e-invoice validation in an organization of their own
+   (:mod:`fixflow.bench_billing`).
 
 ``fixflow bench`` and ``python -m fixflow.bench`` take the same options.
 """
@@ -2263,13 +2266,15 @@ def _vacuum_pm_tables() -> None:
 
 
 def _pm_rows(org_id: int) -> dict[str, Any]:
-    """What the organization holds after a run: occurrences by status and trigger, and the rows of its work orders."""
-    from fixflow.maintenance.models import Occurrence
+    """What the organization holds after a run: occurrences planned ahead, recorded occurrences by status and
+    trigger, and the rows of its work orders."""
+    from fixflow.maintenance.models import Occurrence, PlannedOccurrence
     from fixflow.service.models import ChecklistAnswer, PlannedMaterial, WorkOrder, WorkOrderEvent
     from fixflow.sla.models import SlaClock, WorkOrderSla
 
     occurrences = Occurrence.objects.filter(organization_id=org_id)
     return {
+        "planned_ahead": PlannedOccurrence.objects.filter(organization_id=org_id).count(),
         "occurrences": occurrences.count(),
         "by_status": dict(sorted(Counter(occurrences.values_list("status", flat=True)).items())),
         "by_trigger": dict(sorted(Counter(occurrences.values_list("trigger", flat=True)).items())),
@@ -2338,10 +2343,10 @@ def bench_pm(plans: int, *, keep: bool = False, forecast_repeats: int = 15, log=
 
     1. the forecast of one site (500 plans) over the next three months, before anything is generated
        (every occurrence computed);
-    2. ``generate_pm --until <today + 365 days>`` over the organization: the generator records every
-       occurrence due by then (its creation day, due date − lead days, on or before the date) and makes
-       its work order — numbered, from its template (checklist, parts), with its SLA clocks started at
-       the due instant and its CREATED event;
+    2. ``generate_pm --until <today + 365 days>`` over the organization: the generator makes the work
+       orders whose creation day (due date − lead days) has come — numbered, from their template
+       (checklist, parts), with their SLA clocks and CREATED event — and every calendar occurrence up to
+       the date goes on the planning calendar without a work order (rule 9, decision 0009);
     3. the same command again (nothing to do), the periodic run without ``--until`` (nothing due), and the
        periodic run once more as the first of a day would find the plans (generated up to yesterday:
        every plan is looked at, nothing is due that is not recorded);
@@ -2452,6 +2457,9 @@ TARGETS = {  # what docs/performance.md promises, checked on every run
     "pm_generate_seconds": ("pm", "generate_seconds", "<=", PM_GENERATE_TARGET_SECONDS),
     "pm_second_run_seconds": ("pm", "second_run_seconds", "<=", PM_SECOND_RUN_TARGET_SECONDS),
     "pm_forecast_ms": ("pm", "forecast_ms", "<=", PM_FORECAST_TARGET_MS),
+    "billing_invoice_seconds": ("billing", "invoice_seconds", "<=", 60),  # fixflow.bench_billing
+    "billing_issue_ms": ("billing", "issue_median_ms", "<=", 400),
+    "billing_validate_ms": ("billing", "validate_median_ms", "<=", 30),
 }
 
 
@@ -2466,6 +2474,8 @@ def _targets(report: dict[str, Any]) -> dict[str, Any]:
             met = None  # the target is for 100,000 open work orders
         if name.startswith("pm_generate") and report["results"].get("pm", {}).get("plans", 0) < 100_000:
             met = None  # the target is for 100,000 plans
+        if name == "billing_invoice_seconds" and report["results"].get("billing", {}).get("work_orders", 0) < 10_000:
+            met = None  # the target is for 10,000 work orders
         out[name] = {"value": value, "target": f"{op} {limit}", "met": met}
     return out
 
@@ -2482,12 +2492,17 @@ def run(
     scan_gap_minutes: int = 60,
     pm_plans: int = 0,
     pm_only: bool = False,
+    billing_work_orders: int = 0,
+    billing_clients: int = 500,
+    billing_only: bool = False,
 ) -> int:
     """Seed, serve, measure and report (see the module docstring). Returns the process exit code.
 
     Every run also measures the SLA due-date computation (no database); ``sla_open_work_orders`` > 0
     adds the breach scan over that many open work orders; ``sla_only`` skips the HTTP measurements.
     ``pm_plans`` > 0 adds the preventive maintenance part over that many plans; ``pm_only`` runs only it.
+    ``billing_work_orders`` > 0 adds the billing part (:mod:`fixflow.bench_billing`) over that many work
+    orders of ``billing_clients`` clients; ``billing_only`` skips the HTTP and SLA parts.
     """
 
     def log(msg: str) -> None:
@@ -2498,6 +2513,9 @@ def run(
         return 2
     if pm_plans < 0 or (pm_only and pm_plans < 1):
         log("--pm-plans must be at least 1 with --pm-only (and never negative).")
+        return 2
+    if billing_work_orders < 0 or billing_clients < 1 or (billing_only and billing_work_orders < 1):
+        log("--billing-work-orders must be at least 1 with --billing-only, --billing-clients at least 1.")
         return 2
     from django.core.management import call_command
 
@@ -2510,18 +2528,23 @@ def run(
         "machine": {**_machine(), "load_average_before": load_before},
         "results": {},
     }
-    if not sla_only and not pm_only:
+    if not sla_only and not pm_only and not billing_only:
         _measure_http(report, work_orders, requests, keep, log)
-    if not pm_only:
+    if not pm_only and not billing_only:
         log("Measuring the SLA due-date computation…")
         report["results"]["sla_due"] = bench_sla_due(due_computations, log=log)
-    if sla_open_work_orders and not pm_only:
+    if sla_open_work_orders and not pm_only and not billing_only:
         report["results"]["sla_scan"] = bench_sla_scan(
             sla_open_work_orders, gap_minutes=scan_gap_minutes, keep=keep, log=log
         )
     if pm_plans:
         log("Measuring preventive maintenance…")
         report["results"]["pm"] = bench_pm(pm_plans, keep=keep, log=log)
+    if billing_work_orders:
+        from fixflow.bench_billing import bench_billing
+
+        log("Measuring billing…")
+        report["results"]["billing"] = bench_billing(billing_work_orders, billing_clients, keep=keep, log=log)
     report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     report["targets"] = _targets(
         {
@@ -2603,6 +2626,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scan-gap-minutes", type=int, default=60, help="minutes since the last scan")
     parser.add_argument("--pm-plans", type=int, default=0, help="also measure PM generation over N plans")
     parser.add_argument("--pm-only", action="store_true", help="only the PM measurements")
+    parser.add_argument("--billing-work-orders", type=int, default=0, help="also measure billing over N work orders")
+    parser.add_argument("--billing-clients", type=int, default=500, help="clients of the billing work orders")
+    parser.add_argument("--billing-only", action="store_true", help="only the billing measurements")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fixflow.settings")
     import django
@@ -2619,6 +2645,9 @@ def main(argv: list[str] | None = None) -> int:
         scan_gap_minutes=args.scan_gap_minutes,
         pm_plans=args.pm_plans,
         pm_only=args.pm_only,
+        billing_work_orders=args.billing_work_orders,
+        billing_clients=args.billing_clients,
+        billing_only=args.billing_only,
     )
 
 

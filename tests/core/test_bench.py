@@ -13,7 +13,7 @@ from fixflow import bench
 from fixflow.assets.models import Meter
 from fixflow.core.models import Organization, User
 from fixflow.maintenance import services
-from fixflow.maintenance.models import MaintenancePlan, Occurrence
+from fixflow.maintenance.models import MaintenancePlan, Occurrence, PlannedOccurrence
 from fixflow.service.models import WorkOrder
 from fixflow.sla.models import SlaClock, SlaNotification, SlaPause, SlaPolicy, WorkOrderSla
 
@@ -103,9 +103,9 @@ def test_the_http_benchmark_organization_gets_sla_policies_and_is_removed_with_t
 def test_the_pm_benchmark_generates_a_year_then_finds_nothing_to_do_and_removes_everything():
     # when
     report = bench.bench_pm(60, forecast_repeats=2, log=lambda _msg: None)
-    # then: a year of occurrences, each with its work order, made once
+    # then: the work orders due within their lead time, made once; the rest of the year planned ahead (rule 9)
     generated = report["generate"]
-    assert report["plans"] == 60 and generated["work_orders"] > 300
+    assert report["plans"] == 60 and generated["work_orders"] > 0 and generated["planned_ahead"] > 300
     assert generated["occurrences"] == generated["by_status"]["generated"] == generated["work_orders"]
     assert generated["events"] == generated["work_order_slas"] == generated["work_orders"]
     assert generated["sla_clocks"] == 2 * generated["work_orders"]
@@ -113,14 +113,17 @@ def test_the_pm_benchmark_generates_a_year_then_finds_nothing_to_do_and_removes_
     assert set(generated["by_trigger"]) >= {"calendar", "floating"}
     assert report["second_run"]["unchanged"] is True
     for run in ("second_run", "periodic_run", "full_check_run"):
-        assert "60 plans, 0 work orders, 0 skipped, 0 missed, 0 errors." in report[run]["summary"], run
-    # the forecast of the site: every occurrence upcoming before, mostly generated after
+        summary = report[run]["summary"]
+        assert "60 plans, 0 work orders, 0 skipped, 0 missed, 0 occurrences planned ahead, 0 errors." in summary, run
+    # the forecast of the site: every occurrence upcoming before; the same ones after, read from the planning
+    # calendar, those within their lead time generated
     before, after = report["forecast_before"], report["forecast_after"]
     assert before["items"] > 0 and set(before["by_kind"]) == {"upcoming"}
-    assert after["by_kind"].get("generated", 0) > 0
+    assert after["items"] == before["items"] and set(after["by_kind"]) <= {"upcoming", "generated"}
     assert not Organization.objects.filter(name=bench.PM_ORG_NAME).exists()
     assert not User.objects.filter(email__endswith="@" + bench.PM_EMAIL_DOMAIN).exists()
     assert not WorkOrder.objects.exists() and not Occurrence.objects.exists()
+    assert not PlannedOccurrence.objects.exists()
 
 
 def test_the_seeded_plans_are_plans_the_plan_form_would_save():

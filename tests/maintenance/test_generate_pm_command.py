@@ -12,7 +12,7 @@ from fixflow.core import scheduler
 from fixflow.core.clock import frozen_at
 from fixflow.maintenance import services
 from fixflow.maintenance.jobs import GENERATE_INTERVAL_SECONDS
-from fixflow.maintenance.models import Occurrence
+from fixflow.maintenance.models import Occurrence, PlannedOccurrence
 from fixflow.maintenance.tasks import generate_pm
 from fixflow.service.models import WorkOrder
 
@@ -45,43 +45,65 @@ def generate_pm_command(*args) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_the_command_generates_up_to_the_date_with_a_progress_bar_and_a_summary(world):
-    # given two plans
+def test_the_command_creates_what_is_due_and_plans_the_rest_up_to_the_date(world):
+    # given two plans, 7 days ahead, on 24 January
     first = make_plan(world)
     second = make_plan(world, name="Filter change", recurrence={"frequency": "monthly", "monthly_by": "last_day"})
     # when
-    out, err = generate_pm_command("--until", "2026-03-31")
-    # then
-    assert keys(first) == keys(second) == ["2026-01-31", "2026-02-28", "2026-03-31"]
-    assert "Generated up to 2026-03-31" in out
-    assert out.rstrip().endswith("2 plans, 6 work orders, 0 skipped, 0 missed, 0 errors.")
-    assert err.rstrip().endswith("[##############################] 2/2 plans")
+    out, err = generate_pm_command("--until", "2026-04-30")
+    # then the work order of 31 January is made (its creation day has come), the later ones are planned (rule 9)
+    assert keys(first) == keys(second) == ["2026-01-31"]
+    assert planned(first) == planned(second) == ["2026-02-28", "2026-03-31", "2026-04-30"]  # rule 2
+    assert "Generated and planned up to 2026-04-30" in out
+    assert out.rstrip().endswith("2 plans, 2 work orders, 0 skipped, 0 missed, 6 occurrences planned ahead, 0 errors.")
+    assert err.rstrip().endswith("[##############################] 2/2 plans planned")
     assert "\r[" in err
     # when it runs again
-    out, _ = generate_pm_command("--until", "2026-03-31", "--no-progress")
+    out, _ = generate_pm_command("--until", "2026-04-30", "--no-progress")
     # then nothing new
-    assert "2 plans, 0 work orders, 0 skipped, 0 missed, 0 errors." in out
-    assert WorkOrder.objects.count() == 6
+    assert "2 plans, 0 work orders, 0 skipped, 0 missed, 0 occurrences planned ahead, 0 errors." in out
+    assert WorkOrder.objects.count() == 2
+    assert PlannedOccurrence.objects.count() == 6
 
 
 def keys(plan) -> list[str]:
     return list(Occurrence.objects.filter(plan=plan).order_by("due_date").values_list("key", flat=True))
 
 
-def test_the_command_without_a_date_generates_what_is_due_today(world):
-    plan = make_plan(world)
+def planned(plan) -> list[str]:
+    days = PlannedOccurrence.objects.filter(plan=plan).order_by("day").values_list("day", flat=True)
+    return [d.isoformat() for d in days]
+
+
+def test_the_command_without_a_date_plans_up_to_each_horizon(world):
+    plan = make_plan(world, horizon_days=70)
     out, _ = generate_pm_command("--no-progress")
     assert keys(plan) == ["2026-01-31"]  # 24 January: 31 January minus 7 lead days is today
-    assert "Generated up to today" in out and "1 work orders" in out
+    assert planned(plan) == ["2026-02-28", "2026-03-31"]  # up to 4 April
+    assert "Generated and planned up to the horizon" in out and "1 work orders" in out
+
+
+def test_the_planned_work_order_is_made_when_its_creation_day_comes(world):
+    # given a plan planned ahead
+    plan = make_plan(world)
+    generate_pm_command("--until", "2026-03-31", "--no-progress")
+    # when the generator runs on 21 February (28 February minus 7 days)
+    out, err = StringIO(), StringIO()
+    with frozen_at(datetime(2026, 2, 21, 6, tzinfo=BERLIN)):
+        call_command("generate_pm", "--no-progress", "--until", "2026-03-31", stdout=out, stderr=err)
+    # then the planned occurrence became a work order and left the planning calendar
+    assert keys(plan) == ["2026-01-31", "2026-02-28"]
+    assert planned(plan) == ["2026-03-31"]
 
 
 def test_the_command_for_one_plan_leaves_the_others(world):
     plan = make_plan(world)
     other = make_plan(world, name="Other")
     out, _ = generate_pm_command("--until", "2026-02-28", "--plan", str(plan.pk), "--no-progress")
-    assert keys(plan) == ["2026-01-31", "2026-02-28"]
-    assert keys(other) == []
-    assert "1 plans, 2 work orders" in out
+    assert keys(plan) == ["2026-01-31"]
+    assert planned(plan) == ["2026-02-28"]
+    assert keys(other) == [] and planned(other) == []
+    assert "1 plans, 1 work orders" in out
 
 
 def test_the_command_for_one_organization_leaves_the_others(world, other_world):
@@ -102,8 +124,8 @@ def test_the_command_for_one_organization_leaves_the_others(world, other_world):
     # when
     generate_pm_command("--until", "2026-02-28", "--organization", str(world.org.pk), "--no-progress")
     # then
-    assert keys(ours) == ["2026-01-31", "2026-02-28"]
-    assert keys(theirs) == []
+    assert keys(ours) == ["2026-01-31"] and planned(ours) == ["2026-02-28"]
+    assert keys(theirs) == [] and planned(theirs) == []
 
 
 def test_a_paused_plan_asked_for_is_reported_and_not_generated(world):
@@ -112,7 +134,7 @@ def test_a_paused_plan_asked_for_is_reported_and_not_generated(world):
     out, err = generate_pm_command("--until", "2026-02-28", "--plan", str(plan.pk), "--no-progress")
     assert f"Paused, not generated: plan {plan.pk}." in err
     assert "0 plans, 0 work orders" in out
-    assert keys(plan) == []
+    assert keys(plan) == [] and planned(plan) == []
 
 
 @pytest.mark.parametrize(
@@ -141,7 +163,8 @@ def test_errors_are_listed_and_fail_the_command_after_the_other_plans(world):
     with pytest.raises(CommandError) as exc, frozen_at(NOW):
         call_command("generate_pm", "--no-progress", stdout=out, stderr=err)
     # then
-    assert "2 plans, 1 work orders, 0 skipped, 0 missed, 1 errors." in str(exc.value)
+    assert "2 plans, 1 work orders, 0 skipped, 0 missed," in str(exc.value)
+    assert str(exc.value).endswith(" 1 errors.")
     assert "Error: Broken / Pump P1:" in err.getvalue()
     assert keys(fine) == ["2026-01-31"]
 
@@ -169,6 +192,7 @@ def test_the_generator_task_generates_what_is_due(world):
         "missed": 0,
         "replaced": 0,
         "errors": [],
+        "planned_occurrences": 11,  # February to December: the default horizon is a year
     }
     assert keys(plan) == ["2026-01-31"]
 

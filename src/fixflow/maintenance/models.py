@@ -78,6 +78,9 @@ class MaintenancePlan(VersionedModel):
         "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("technician")
     )
     generated_until = models.DateField(null=True, blank=True, editable=False)
+    # rule 9: every calendar date up to this one is on the planning calendar (``PlannedOccurrence``) or
+    # recorded; cleared when an edit or a calendar change may move the dates
+    planned_until = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("maintenance plan")
@@ -152,4 +155,26 @@ class Occurrence(TenantModel):
         indexes = [
             models.Index(fields=["organization", "due_date"], name="occurrence_org_due"),
             models.Index(fields=["plan", "equipment", "-due_date"], name="occurrence_plan_recent"),
+        ]
+
+
+class PlannedOccurrence(TenantModel):
+    """A calendar occurrence on the planning calendar, no work order yet (rule 9).
+
+    ``generate_pm --until`` and the periodic job record a plan's calendar dates up to its horizon; the
+    generator creates the work order ``lead_days`` before the due date (the occurrence then moves to
+    :class:`Occurrence` and this row goes). The forecast reads these rows instead of expanding the rule.
+    ``day`` is the rule's date (the occurrence key), ``due_date`` the date after the working-day shift.
+    """
+
+    plan = models.ForeignKey(MaintenancePlan, on_delete=models.CASCADE, related_name="planned")
+    equipment = models.ForeignKey("assets.Equipment", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    due_date = models.DateField()
+
+    class Meta:
+        verbose_name = _("planned maintenance occurrence")
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "equipment", "day"], name="planned_occurrence_once"),
         ]

@@ -36,7 +36,7 @@ from fixflow.service.choices import ACTIVE_STATUSES, Status
 
 from . import generator, recurrence, services
 from .choices import DayShift, Mode, OccurrenceStatus, OpenPolicy, TriggerKind
-from .models import MaintenancePlan, Occurrence, PlanTarget
+from .models import MaintenancePlan, Occurrence, PlannedOccurrence, PlanTarget
 
 MAX_RANGE_DAYS = 1831  # the longest horizon a plan may have (five years), and a day
 STALE_MAX_N = 20
@@ -171,6 +171,8 @@ class _Context:
     equipment: dict[int, list] = field(default_factory=dict)  # plan id -> equipment items
     targets: dict[tuple[int, int], PlanTarget] = field(default_factory=dict)
     keys: set[tuple[int, int, str]] = field(default_factory=set)  # (plan, equipment, key) recorded already
+    # (plan, equipment) -> its planned occurrences (rule date, due date) in date order, for plans planned ahead
+    planned: dict[tuple[int, int], list[tuple[date, date]]] = field(default_factory=dict)
     meters: dict[tuple[int, str], Any] = field(default_factory=dict)  # (equipment id, name) -> Meter
     rates: dict[int, Decimal | None] = field(default_factory=dict)  # meter id -> usage per day
     working: dict[int | None, Callable[[date], bool]] = field(default_factory=dict)
@@ -190,8 +192,19 @@ class _Context:
         return recurrence.shift_to_working_day(day, self.is_working(plan), plan.day_shift)
 
 
-def _load_context(plans: list[MaintenancePlan], *, now: datetime, equipment_id: int | None = None) -> _Context:
-    """Read the state of every target of ``plans`` (active plans) in a fixed number of queries."""
+def _load_context(
+    plans: list[MaintenancePlan],
+    *,
+    now: datetime,
+    equipment_id: int | None = None,
+    planned: bool = True,
+    planned_to: date | None = None,
+) -> _Context:
+    """Read the state of every target of ``plans`` (active plans) in a fixed number of queries.
+
+    ``planned``: read the planning calendar of the plans planned ahead (``planning.plan_ahead``), due up to
+    ``planned_to`` when given (a caller that stops there), instead of expanding their rules.
+    """
     from fixflow.assets.choices import EquipmentStatus
     from fixflow.assets.models import Equipment, Meter
 
@@ -235,6 +248,16 @@ def _load_context(plans: list[MaintenancePlan], *, now: datetime, equipment_id: 
         if equipment_id is not None:
             rows = rows.filter(equipment_id=equipment_id)
         ctx.keys.update(rows.values_list("plan_id", "equipment_id", "key"))
+        ahead = [p for p in calendar_plans if p.planned_until is not None] if planned else []
+        if ahead:
+            rows = PlannedOccurrence.objects.filter(plan_id__in=[p.pk for p in ahead], due_date__gte=since)
+            if planned_to is not None:
+                rows = rows.filter(due_date__lte=planned_to + SHIFT_MARGIN)
+            if equipment_id is not None:
+                rows = rows.filter(equipment_id=equipment_id)
+            rows = rows.order_by("day").values_list("plan_id", "equipment_id", "day", "due_date")
+            for plan_id, eq_id, day, due in rows:
+                ctx.planned.setdefault((plan_id, eq_id), []).append((day, due))
 
     meter_plans = [p for p in plans if p.has_meter_trigger]
     if meter_plans:
@@ -304,9 +327,17 @@ def _upcoming(plan: MaintenancePlan, equipment, ctx: _Context) -> Iterator[_Due]
 
 
 def _calendar_dues(plan: MaintenancePlan, equipment, ctx: _Context) -> Iterator[_Due]:
-    """The rule's dates (from the anchor) due from today on that have no occurrence yet."""
+    """The rule's dates (from the anchor) due from today on that have no occurrence yet: those on the
+    planning calendar as they were recorded, then the rule's dates after ``planned_until``."""
     today = ctx.today(plan)
-    for day in recurrence.iter_occurrences(plan.rule, plan.anchor, after=today - SHIFT_MARGIN):
+    after = today - SHIFT_MARGIN
+    planned = ctx.planned.get((plan.pk, equipment.pk))
+    if planned is not None:
+        for day, due in planned:
+            if due >= today and (plan.pk, equipment.pk, day.isoformat()) not in ctx.keys:
+                yield _Due(due, day, TriggerKind.CALENDAR)
+        after = max(after, plan.planned_until)
+    for day in recurrence.iter_occurrences(plan.rule, plan.anchor, after=after):
         if (plan.pk, equipment.pk, day.isoformat()) in ctx.keys:
             continue
         due = ctx.shifted(plan, day)
@@ -610,7 +641,7 @@ def _upcoming_item(plan: MaintenancePlan, equipment, due: _Due) -> ForecastItem:
 def _upcoming_items(
     plans: list[MaintenancePlan], *, now: datetime, date_from: date, date_to: date, eq_id: int | None
 ) -> list[ForecastItem]:
-    ctx = _load_context(plans, now=now, equipment_id=eq_id)
+    ctx = _load_context(plans, now=now, equipment_id=eq_id, planned_to=date_to)
     items = []
     for plan in plans:
         today = ctx.today(plan)

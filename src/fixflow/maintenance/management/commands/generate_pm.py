@@ -1,8 +1,10 @@
-"""``fixflow manage generate_pm --until DATE``: generate preventive maintenance work orders now.
+"""``fixflow manage generate_pm --until DATE``: generate preventive maintenance now and plan ahead.
 
-The same generator as the worker's periodic job (``fixflow.maintenance.generator.generate``): idempotent,
-so it can run beside the worker or twice in a row. ``--until`` is a local date: work orders are created for
-occurrences whose creation day (due date minus the plan's lead days) is on or before it.
+The same two steps as the worker's periodic job, idempotent, so it can run beside the worker or twice in a
+row: the generator (``fixflow.maintenance.generator.generate``) creates the work orders whose creation day
+(due date minus the plan's lead days) has come; then the planning calendar (``planning.plan_ahead``) is
+filled with every calendar occurrence up to ``--until`` (a local date), never past a plan's horizon —
+without work orders (DOMAIN.md §3 rule 9, decision 0009). Without ``--until``, up to each plan's horizon.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fixflow.core import clock
 from fixflow.core.errors import DomainError
 from fixflow.core.models import Organization
-from fixflow.maintenance import generator
+from fixflow.maintenance import generator, planning
 from fixflow.maintenance.models import MaintenancePlan
 
 BAR_WIDTH = 30
@@ -31,8 +34,9 @@ def _date(value: str) -> date:
 class ProgressBar:
     """A textual bar on stderr (``[#####.....]  50/100 plans``), redrawn only when it changes."""
 
-    def __init__(self, stream, *, enabled: bool = True):
+    def __init__(self, stream, *, enabled: bool = True, what: str = "plans"):
         self.stream = stream
+        self.what = what
         self.enabled = enabled
         self._last = None
 
@@ -44,7 +48,7 @@ class ProgressBar:
             return
         self._last = (filled, done == total)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        self.stream.write(f"\r[{bar}] {done:>{len(str(total))}}/{total} plans", ending="")
+        self.stream.write(f"\r[{bar}] {done:>{len(str(total))}}/{total} {self.what}", ending="")
         if done == total:
             self.stream.write("")
         self.stream.flush()
@@ -52,8 +56,9 @@ class ProgressBar:
 
 class Command(BaseCommand):
     help = (
-        "Generate the preventive maintenance work orders due up to a date (default: today in each site's "
-        "time zone) for every active plan, or for the given plans or organization. Safe to run twice."
+        "Generate the preventive maintenance work orders due now (lead days before their due date) and put "
+        "the calendar occurrences up to a date on the planning calendar, for every active plan, or for the "
+        "given plans or organization. Safe to run twice."
     )
 
     def add_arguments(self, parser):
@@ -62,7 +67,8 @@ class Command(BaseCommand):
             type=_date,
             default=None,
             metavar="DATE",
-            help="Create the work orders whose creation day (due date minus lead days) is on or before DATE.",
+            help="Plan the calendar occurrences up to DATE (at most each plan's horizon; default: the horizon). "
+            "Work orders are created only lead days before their due date.",
         )
         parser.add_argument(
             "--plan", type=int, action="append", dest="plans", metavar="ID", help="Only this plan (repeatable)."
@@ -86,11 +92,17 @@ class Command(BaseCommand):
                 self.stderr.write(f"Paused, not generated: plan {', '.join(map(str, paused))}.")
         started = time.monotonic()
         try:
+            generator.check_until(until, clock.now().date(), generator.MAX_UNTIL_DAYS, "five years ahead")
             stats = generator.generate(
-                until=until,
                 organization_id=organization,
                 plan_ids=plans,
                 progress=ProgressBar(self.stderr, enabled=not options["no_progress"]),
+            )
+            planned = planning.plan_ahead(
+                until=until,
+                organization_id=organization,
+                plan_ids=plans,
+                progress=ProgressBar(self.stderr, enabled=not options["no_progress"], what="plans planned"),
             )
         except DomainError as exc:  # --until too far ahead
             raise CommandError(f"--{exc.message}") from None
@@ -98,9 +110,10 @@ class Command(BaseCommand):
             self.stderr.write(self.style.ERROR(f"Error: {error}"))
         replaced = f" ({stats.replaced} replacing an open one)" if stats.replaced else ""
         summary = (
-            f"Generated up to {until.isoformat() if until else 'today'} in {time.monotonic() - started:.1f} s: "
-            f"{stats.plans} plans, {stats.work_orders} work orders{replaced}, {stats.skipped} skipped, "
-            f"{stats.missed} missed, {len(stats.errors)} errors."
+            f"Generated and planned up to {until.isoformat() if until else 'the horizon'} in "
+            f"{time.monotonic() - started:.1f} s: {stats.plans} plans, {stats.work_orders} work orders{replaced}, "
+            f"{stats.skipped} skipped, {stats.missed} missed, {planned.occurrences} occurrences planned ahead, "
+            f"{len(stats.errors)} errors."
         )
         if stats.errors:
             raise CommandError(summary)
