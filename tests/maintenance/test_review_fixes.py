@@ -2,7 +2,6 @@
 open policy "skip" on meters, coverage edits (rule 10), offset due times, meter sums beyond the columns,
 large user ids, and the live preview of plans anchored long ago."""
 
-import time
 from datetime import date
 from decimal import Decimal
 
@@ -49,12 +48,12 @@ def test_a_raw_rule_dateutil_walks_badly_is_refused_naming_its_part(rule, part):
 
 
 def test_a_rule_that_never_happens_is_refused_quickly_and_every_walk_ends():
+    # dateutil alone walks to year 9999 (about 19 s) and an unbounded walk never returns: these return
+    # because every walk is bounded (no timed assertion: the machine's load must not decide the result)
     rule, anchor = "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", date(2026, 1, 5)
-    started = time.monotonic()
     assert recurrence.occurrences(rule, anchor, start=anchor, end=date(2036, 1, 5), count=1) == []
     assert list(recurrence.iter_occurrences(rule, anchor)) == []
     assert recurrence.last_before(rule, anchor, date(2030, 1, 1)) is None
-    assert time.monotonic() - started < 5  # dateutil alone walks to year 9999: about 19 s
 
 
 def test_rare_rules_still_give_their_dates():
@@ -73,9 +72,7 @@ def test_rare_rules_still_give_their_dates():
     ],
 )
 def test_a_plan_with_a_bad_raw_rule_is_a_field_error(world, rule):
-    started = time.monotonic()
     refused("rule", make_plan, world, recurrence=None, rule=rule)
-    assert time.monotonic() - started < 5
 
 
 # --- 3. catch-up for long-ago anchors -------------------------------------------------------------------

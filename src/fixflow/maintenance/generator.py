@@ -205,6 +205,8 @@ def _idle_plans(plans, until: date) -> list[tuple[int, bool]]:
       target succeeded; cleared when an edit may open gaps, ``services.plan_update``) — a later run with
       the same or an earlier date finds every date recorded;
     - floating work (days after completion, or a floating meter) with an open occurrence: one at a time;
+    - a plan on days after completion whose next due date (its anchor before the first) is further than its
+      lead days (and a working-day shift) ahead;
     - a fixed meter plan whose meter has not reached the target's next due value.
 
     Four plain queries (an ``EXISTS`` per plan makes PostgreSQL plan a costly query, JIT-compiled).
@@ -220,6 +222,13 @@ def _idle_plans(plans, until: date) -> list[tuple[int, bool]]:
         "meter_interval",
         "meter_mode",
         "generated_until",
+        "anchor",
+        "lead_days",
+    )
+    floating_next = dict(
+        PlanTarget.objects.filter(plan__in=on_one.filter(mode=Mode.FLOATING), next_due_date__isnull=False)
+        .values_list("plan_id", "next_due_date")
+        .iterator(chunk_size=10_000)
     )
     open_ones = set(
         Occurrence.objects.filter(
@@ -243,7 +252,9 @@ def _idle_plans(plans, until: date) -> list[tuple[int, bool]]:
         ).values_list("equipment_id", "name", "lifetime_value")
     }
     out = []
-    for pk, equipment_id, rule, mode, interval_days, meter_name, meter_interval, meter_mode, done_until in rows:
+    for row in rows:
+        pk, equipment_id, rule, mode, interval_days, meter_name, meter_interval, meter_mode, done_until = row[:9]
+        anchor, lead_days = row[9:]
         idle = False
         if equipment_id is not None:
             has_meter = bool(meter_name) and meter_interval is not None
@@ -251,6 +262,9 @@ def _idle_plans(plans, until: date) -> list[tuple[int, bool]]:
                 idle = done_until is not None and done_until >= until
             elif (mode == Mode.FLOATING and interval_days) or (has_meter and meter_mode == Mode.FLOATING):
                 idle = (pk, equipment_id) in open_ones
+                if not idle and mode == Mode.FLOATING and not has_meter:
+                    due = floating_next.get(pk, anchor)
+                    idle = due - timedelta(days=lead_days + SHIFT_SLACK_DAYS) > until
             elif has_meter and not rule:
                 due = next_values.get((pk, equipment_id))
                 lifetime = lifetimes.get((equipment_id, meter_name))
@@ -422,7 +436,8 @@ def _generate_pairs(pairs: list[_Pair], *, now: datetime) -> Stats:
 
 
 def _dry_run(pairs: list[_Pair]) -> list[_Pair]:
-    """The pairs with something to do: a new target, an occurrence to record, or a counter that moves."""
+    """The pairs with something to do: an occurrence to record, or a counter that moves. A target not made
+    yet counts from fresh counters: a calendar plan whose first date is not due yet needs no row."""
     if not pairs:
         return []
     wanted = {p.key for p in pairs}
@@ -433,10 +448,7 @@ def _dry_run(pairs: list[_Pair]) -> list[_Pair]:
     states = _load_states(pairs, targets)
     work = []
     for pair in pairs:
-        target = targets.get(pair.key)
-        if target is None:
-            work.append(pair)
-            continue
+        target = targets.get(pair.key) or _Counters(None, None, 0)
         probe = copy.copy(target)
         if _decide(pair, probe, states[pair.key]) or _counters(probe) != _counters(target):
             work.append(pair)
