@@ -13,7 +13,7 @@ from fixflow import bench
 from fixflow.assets.models import Meter
 from fixflow.core.models import Organization, User
 from fixflow.maintenance import services
-from fixflow.maintenance.models import MaintenancePlan, Occurrence, PlannedOccurrence
+from fixflow.maintenance.models import MaintenancePlan, Occurrence, PlannedDates
 from fixflow.service.models import WorkOrder
 from fixflow.sla.models import SlaClock, SlaNotification, SlaPause, SlaPolicy, WorkOrderSla
 
@@ -123,7 +123,7 @@ def test_the_pm_benchmark_generates_a_year_then_finds_nothing_to_do_and_removes_
     assert not Organization.objects.filter(name=bench.PM_ORG_NAME).exists()
     assert not User.objects.filter(email__endswith="@" + bench.PM_EMAIL_DOMAIN).exists()
     assert not WorkOrder.objects.exists() and not Occurrence.objects.exists()
-    assert not PlannedOccurrence.objects.exists()
+    assert not PlannedDates.objects.exists()
 
 
 def test_the_seeded_plans_are_plans_the_plan_form_would_save():
@@ -164,6 +164,11 @@ def test_the_command_passes_every_benchmark_option(monkeypatch):
             "10",
             "--scan-gap-minutes",
             "5",
+            "--billing-work-orders",
+            "10000",
+            "--billing-clients",
+            "500",
+            "--billing-only",
         ]
     )
     # then
@@ -179,4 +184,7 @@ def test_the_command_passes_every_benchmark_option(monkeypatch):
         "scan_gap_minutes": 5,
         "pm_plans": 100_000,
         "pm_only": True,
+        "billing_work_orders": 10_000,
+        "billing_clients": 500,
+        "billing_only": True,
     }

@@ -8,7 +8,7 @@ import pytest
 
 from fixflow.core.clock import frozen_at
 from fixflow.maintenance import generator, planning, selectors, services
-from fixflow.maintenance.models import MaintenancePlan, Occurrence, PlannedOccurrence
+from fixflow.maintenance.models import MaintenancePlan, Occurrence, PlannedDates
 from fixflow.service.models import WorkOrder
 from fixflow.sla import services as sla_services
 
@@ -39,8 +39,9 @@ def make_plan(world, **data) -> MaintenancePlan:
 
 
 def planned(plan) -> list[tuple[str, str]]:
-    rows = PlannedOccurrence.objects.filter(plan=plan).order_by("day", "equipment_id")
-    return [(r.day.isoformat(), r.due_date.isoformat()) for r in rows]
+    """The (rule date, due date) pairs on the plan's planning calendar (all its equipment items)."""
+    rows = PlannedDates.objects.filter(plan=plan).order_by("equipment_id")
+    return sorted((day, due) for row in rows for day, due in row.days)
 
 
 def seen(world, now: datetime, date_to: str = "2027-12-31") -> list[tuple]:
@@ -92,14 +93,12 @@ def test_the_forecast_reads_the_planning_calendar_and_shows_what_it_computes(wor
         with frozen_at(when):
             generator.generate(now=when)
         plan.refresh_from_db()
-        rows = planned(plan)
         assert seen(world, when) == _computed(world, when)
-        assert all(due > (when.date() + timedelta(days=7)).isoformat() for _day, due in rows)
 
 
 def _computed(world, now: datetime) -> list[tuple]:
     """The forecast without the planning calendar."""
-    keep = list(PlannedOccurrence.objects.values_list("pk", flat=True))
+    keep = list(PlannedDates.objects.values_list("pk", "days"))
     until = dict(MaintenancePlan.objects.values_list("pk", "planned_until"))
     MaintenancePlan.objects.update(planned_until=None)
     try:
@@ -107,7 +106,7 @@ def _computed(world, now: datetime) -> list[tuple]:
     finally:
         for pk, value in until.items():
             MaintenancePlan.objects.filter(pk=pk).update(planned_until=value)
-        assert list(PlannedOccurrence.objects.values_list("pk", flat=True)) == keep
+        assert list(PlannedDates.objects.values_list("pk", "days")) == keep
 
 
 def test_planning_a_category_plan_plans_each_item(world):
@@ -118,9 +117,9 @@ def test_planning_a_category_plan_plans_each_item(world):
     # when
     planning.plan_ahead(until=date(2027, 3, 31), now=START)
     # then
-    rows = PlannedOccurrence.objects.filter(plan=plan).order_by("day", "equipment_id")
-    assert [(r.day.isoformat(), r.equipment_id) for r in rows] == [
-        (day, oven.pk) for day in ("2027-01-31", "2027-02-28", "2027-03-31") for oven in ovens
+    rows = PlannedDates.objects.filter(plan=plan).order_by("equipment_id")
+    assert [(r.equipment_id, [day for day, _due in r.days]) for r in rows] == [
+        (oven.pk, ["2027-01-31", "2027-02-28", "2027-03-31"]) for oven in ovens
     ]
     plan.refresh_from_db()
     assert plan.planned_until == date(2027, 3, 31)
@@ -142,14 +141,19 @@ def test_planning_is_idempotent_and_makes_no_work_orders(world):
     assert not WorkOrder.objects.exists() and not Occurrence.objects.exists()
 
 
-def test_planning_further_adds_only_the_later_dates(world):
+def test_planning_further_extends_the_calendar(world):
     plan = make_plan(world)
     planning.plan_ahead(until=date(2027, 3, 31), now=START)
-    first_ids = set(PlannedOccurrence.objects.values_list("pk", flat=True))
     stats = planning.plan_ahead(until=date(2027, 5, 31), now=START)
-    assert stats.occurrences == 2
-    assert first_ids < set(PlannedOccurrence.objects.values_list("pk", flat=True))
-    assert [day for day, _due in planned(plan)][-2:] == ["2027-04-30", "2027-05-31"]
+    assert (stats.planned_plans, stats.occurrences) == (1, 5)
+    assert PlannedDates.objects.filter(plan=plan).count() == 1
+    assert [day for day, _due in planned(plan)] == [
+        "2027-01-31",
+        "2027-02-28",
+        "2027-03-31",
+        "2027-04-30",
+        "2027-05-31",
+    ]
 
 
 def test_the_periodic_run_extends_the_calendar_once_a_week(world):
@@ -219,8 +223,15 @@ def test_the_generator_takes_a_planned_occurrence_when_its_creation_day_comes(wo
             generator.generate(now=when)
     keys = list(Occurrence.objects.filter(plan=plan).order_by("due_date").values_list("key", flat=True))
     assert keys == ["2027-01-31", "2027-02-28"]
-    assert [day for day, _due in planned(plan)] == ["2027-03-31", "2027-04-30"]
     assert WorkOrder.objects.count() == 2
+    # the forecast shows them once (as work orders), the later ones upcoming from the planning calendar
+    items = selectors.forecast(actor=world.admin, date_from="2027-01-01", date_to="2027-04-30", now=when)
+    assert [(i.key, i.kind) for i in items] == [
+        ("2027-01-31", "overdue"),  # still open on 21 February
+        ("2027-02-28", "generated"),
+        ("2027-03-31", "upcoming"),
+        ("2027-04-30", "upcoming"),
+    ]
 
 
 def test_a_paused_plan_is_not_planned(world):

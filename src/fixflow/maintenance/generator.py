@@ -44,7 +44,7 @@ from fixflow.service.choices import ACTIVE_STATUSES, Status, WorkOrderType
 
 from . import recurrence
 from .choices import DayShift, Mode, OccurrenceStatus, OpenPolicy, TriggerKind
-from .models import MaintenancePlan, Occurrence, PlannedOccurrence, PlanTarget
+from .models import MaintenancePlan, Occurrence, PlanTarget
 
 log = logging.getLogger(__name__)
 
@@ -499,19 +499,7 @@ def _generate_locked(work: list[_Pair], *, now: datetime) -> Stats:
         before.pop(pair.key, None)
     stats.add(_write_batch(batched, now=now))
     _save_counters([t for key, t in targets.items() if key in before and _counters(t) != before[key]])
-    _drop_planned(work)
     return stats
-
-
-def _drop_planned(pairs: list[_Pair]) -> None:
-    """The pairs' occurrences due up to their creation bound are recorded now (as work orders, skipped or
-    missed): their rows on the planning calendar (rule 9, ``planning``) are done with."""
-    by_bound: dict[date, set[int]] = defaultdict(set)
-    for pair in pairs:
-        if pair.plan.planned_until is not None:
-            by_bound[pair.until + timedelta(days=pair.plan.lead_days)].add(pair.plan.pk)
-    for bound, plan_ids in by_bound.items():
-        PlannedOccurrence.objects.filter(plan_id__in=plan_ids, due_date__lte=bound).delete()
 
 
 def _save_counters(targets: list[PlanTarget]) -> None:
@@ -535,7 +523,6 @@ def _generate_one(pair: _Pair, *, now: datetime) -> Stats:
             decisions = _decide(pair, target, _load_states([pair], targets)[pair.key])
             stats = _write_slow(pair, target, decisions, now=now)
             target.save()
-            _drop_planned([pair])
             return stats
     except Exception as exc:  # one broken plan must not stop the others; the error is reported
         return Stats().failed(pair.plan, pair.equipment, exc)

@@ -78,7 +78,7 @@ class MaintenancePlan(VersionedModel):
         "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("technician")
     )
     generated_until = models.DateField(null=True, blank=True, editable=False)
-    # rule 9: every calendar date up to this one is on the planning calendar (``PlannedOccurrence``) or
+    # rule 9: every calendar date up to this one is on the planning calendar (``PlannedDates``) or
     # recorded; cleared when an edit or a calendar change may move the dates
     planned_until = models.DateField(null=True, blank=True, editable=False)
 
@@ -158,23 +158,21 @@ class Occurrence(TenantModel):
         ]
 
 
-class PlannedOccurrence(TenantModel):
-    """A calendar occurrence on the planning calendar, no work order yet (rule 9).
+class PlannedDates(TenantModel):
+    """The planning calendar of one target (a plan on one equipment item): its calendar occurrences from
+    when it was planned up to the plan's ``planned_until``, without work orders (rule 9).
 
-    ``generate_pm --until`` and the periodic job record a plan's calendar dates up to its horizon; the
-    generator creates the work order ``lead_days`` before the due date (the occurrence then moves to
-    :class:`Occurrence` and this row goes). The forecast reads these rows instead of expanding the rule.
-    ``day`` is the rule's date (the occurrence key), ``due_date`` the date after the working-day shift.
+    ``generate_pm --until`` and the periodic job write it (``planning.plan_ahead``); the generator creates
+    each work order ``lead_days`` before its due date; the forecast reads these dates instead of expanding
+    the rule, skipping those recorded since (an :class:`Occurrence` holds the key) or passed. ``days`` is
+    a list of ``[rule date, due date]`` (ISO dates; the due date after the working-day shift). One row per
+    target keeps a year of 100,000 plans at 100,000 rows instead of 800,000 (decision 0009).
     """
 
     plan = models.ForeignKey(MaintenancePlan, on_delete=models.CASCADE, related_name="planned")
     equipment = models.ForeignKey("assets.Equipment", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    due_date = models.DateField()
+    days = models.JSONField(default=list)
 
     class Meta:
-        verbose_name = _("planned maintenance occurrence")
-        ordering = ["due_date", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["plan", "equipment", "day"], name="planned_occurrence_once"),
-        ]
+        verbose_name = _("planned maintenance dates")
+        constraints = [models.UniqueConstraint(fields=["plan", "equipment"], name="planned_dates_once")]

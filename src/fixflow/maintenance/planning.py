@@ -2,18 +2,19 @@
 planning calendar, without work orders.
 
 ``fixflow manage generate_pm --until DATE`` and the worker's periodic job record every calendar date of
-the active fixed plans up to ``DATE`` (or each plan's horizon) as :class:`PlannedOccurrence` rows; the
-generator (``generator.generate``) creates the work order ``lead_days`` before the due date and drops the
-planned row then. The dates come from the same code the forecast uses (``selectors._upcoming``: from the
-anchor, the working-day shift, the end date and count, the keys already recorded), so the forecast may
-read the rows instead of expanding each rule: both give the same occurrences (a test compares them).
+the active fixed plans up to ``DATE`` (or each plan's horizon) in :class:`PlannedDates` (one row per plan
+and equipment item); the generator (``generator.generate``) creates the work order ``lead_days`` before the
+due date, and the forecast skips the dates recorded since. The dates come from the code the forecast uses
+(``selectors._upcoming``: from the anchor, the working-day shift, the end date and count, the keys already
+recorded), so the forecast may read the rows instead of expanding each rule: both give the same
+occurrences (a test compares them).
 
 Floating and meter occurrences are not planned: their dates move with each completion and reading, so the
 forecast computes them (one at a time, cheap). Decision 0009.
 
-Safety: each batch of plans is locked (``SELECT … FOR UPDATE`` of the plan rows, as an edit does) and read
-again; an edit or a change of the working-day calendar drops the rows and clears ``planned_until``
-(:func:`forget`), so the next run plans the dates again.
+Safety: each batch of plans is locked (``SELECT … FOR UPDATE`` of the plan rows, as an edit does), read
+again, and its rows written anew; an edit or a change of the working-day calendar drops the rows and
+clears ``planned_until`` (:func:`forget`), so the next run plans the dates again.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from fixflow.core import clock
 from . import batch, selectors
 from .choices import Mode
 from .generator import BATCH_PLANS, MAX_UNTIL_DAYS, check_until
-from .models import MaintenancePlan, PlannedOccurrence
+from .models import MaintenancePlan, PlannedDates
 
 # The periodic job extends a plan's planning calendar when it reaches less than this many days short of its
 # horizon: once a week per plan rather than a day's dates every day.
@@ -92,35 +93,37 @@ def plan_ahead(
 
 
 def _plan_batch(ids: list[int], wanted: dict[int, date], *, now: datetime, stats: PlanStats) -> None:
-    """Lock the plans (in id order), read them again, record their dates after ``planned_until``."""
+    """Lock the plans (in id order), read them again, write each target's dates from today to its bound.
+
+    The whole calendar of a target is written again (one row): dates taken by work orders since, or passed,
+    are dropped on the way, and a refresh needs no merge with what was there."""
     locked = (
         MaintenancePlan.objects.filter(pk__in=ids, is_active=True, mode=Mode.FIXED)
         .exclude(rule="")
         .select_for_update(of=("self",))
-        .select_related("site", "equipment", "calendar")
+        .select_related(*selectors._FORECAST_RELATED)
+        .only(*selectors._forecast_fields())
         .order_by("pk")
     )
     plans = [p for p in locked if p.planned_until is None or p.planned_until < wanted[p.pk]]
     if not plans:
         return
-    fresh = [p.pk for p in plans if p.planned_until is None]
-    if fresh:  # nothing known about what is there: plan from scratch
-        PlannedOccurrence.objects.filter(plan_id__in=fresh).delete()
+    PlannedDates.objects.filter(plan_id__in=[p.pk for p in plans]).delete()
     ctx = selectors._load_context(plans, now=now, planned=False)
-    table = batch.Table(PlannedOccurrence, ["organization_id", "plan_id", "equipment_id", "day", "due_date"])
+    table = batch.Table(PlannedDates, ["organization_id", "plan_id", "equipment_id", "days"])
     done: dict[date, list[int]] = defaultdict(list)
     for plan in plans:
         bound = wanted[plan.pk]
-        after = plan.planned_until
         for eq in ctx.equipment[plan.pk]:
+            days = []
             for due in selectors._upcoming(plan, eq, ctx):
                 if due.nominal > bound:
                     break
-                if after is not None and due.nominal <= after:
-                    continue
-                table.add(plan.organization_id, plan.pk, eq.pk, due.nominal, due.due_date)
+                days.append([due.nominal.isoformat(), due.due_date.isoformat()])
+            table.add(plan.organization_id, plan.pk, eq.pk, days)
+            stats.occurrences += len(days)
         done[bound].append(plan.pk)
-    stats.occurrences += table.write()
+    table.write()
     stats.planned_plans += len(plans)
     for bound, plan_ids in done.items():
         MaintenancePlan.objects.filter(pk__in=plan_ids).update(planned_until=bound)
@@ -133,5 +136,5 @@ def forget(plans) -> None:
         plans = list(plans.values_list("pk", flat=True))
     if not plans:
         return
-    PlannedOccurrence.objects.filter(plan_id__in=plans).delete()
+    PlannedDates.objects.filter(plan_id__in=plans).delete()
     MaintenancePlan.objects.filter(pk__in=plans).update(planned_until=None)

@@ -36,7 +36,7 @@ from fixflow.service.choices import ACTIVE_STATUSES, Status
 
 from . import generator, recurrence, services
 from .choices import DayShift, Mode, OccurrenceStatus, OpenPolicy, TriggerKind
-from .models import MaintenancePlan, Occurrence, PlannedOccurrence, PlanTarget
+from .models import MaintenancePlan, Occurrence, PlannedDates, PlanTarget
 
 MAX_RANGE_DAYS = 1831  # the longest horizon a plan may have (five years), and a day
 STALE_MAX_N = 20
@@ -250,14 +250,11 @@ def _load_context(
         ctx.keys.update(rows.values_list("plan_id", "equipment_id", "key"))
         ahead = [p for p in calendar_plans if p.planned_until is not None] if planned else []
         if ahead:
-            rows = PlannedOccurrence.objects.filter(plan_id__in=[p.pk for p in ahead], due_date__gte=since)
-            if planned_to is not None:
-                rows = rows.filter(due_date__lte=planned_to + SHIFT_MARGIN)
+            rows = PlannedDates.objects.filter(plan_id__in=[p.pk for p in ahead])
             if equipment_id is not None:
                 rows = rows.filter(equipment_id=equipment_id)
-            rows = rows.order_by("day").values_list("plan_id", "equipment_id", "day", "due_date")
-            for plan_id, eq_id, day, due in rows:
-                ctx.planned.setdefault((plan_id, eq_id), []).append((day, due))
+            for plan_id, eq_id, days in rows.values_list("plan_id", "equipment_id", "days"):
+                ctx.planned[(plan_id, eq_id)] = _planned_days(days, since, planned_to)
 
     meter_plans = [p for p in plans if p.has_meter_trigger]
     if meter_plans:
@@ -279,6 +276,21 @@ def _load_context(
         ).values_list("plan_id", "equipment_id", "key")
         ctx.keys.update(rows)
     return ctx
+
+
+def _planned_days(days: list, since: date, planned_to: date | None) -> list[tuple[date, date]]:
+    """The (rule date, due date) pairs of a planning calendar from ``since`` on, up to ``planned_to`` (with
+    room for a shift) when given. Dates are ISO text: compared as text before parsing the few kept."""
+    low = since.isoformat()
+    high = (planned_to + SHIFT_MARGIN).isoformat() if planned_to is not None else None
+    out = []
+    for day, due in days:
+        if due < low:
+            continue
+        if high is not None and due > high:
+            continue
+        out.append((date.fromisoformat(day), date.fromisoformat(due)))
+    return out
 
 
 def _floating_base(plan: MaintenancePlan, target: PlanTarget | None) -> date:

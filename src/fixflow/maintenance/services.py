@@ -20,7 +20,7 @@ from fixflow.service.choices import Status
 
 from . import generator, recurrence
 from .choices import DayShift, Mode, OccurrenceStatus, OpenPolicy, TriggerKind
-from .models import MaintenancePlan, Occurrence, PlannedOccurrence, PlanTarget
+from .models import MaintenancePlan, Occurrence, PlannedDates, PlanTarget
 
 PLAN_FIELDS = (
     "name",
@@ -373,7 +373,7 @@ def plan_update(*, actor: Actor, plan_id, data: dict[str, Any], expected_version
     if timing or changed & COVERAGE_FIELDS:
         plan.generated_until = None  # dates may be open again: the next run looks at every one
         plan.planned_until = None  # and the planning calendar is made again (rule 9)
-        PlannedOccurrence.objects.filter(plan=plan).delete()
+        PlannedDates.objects.filter(plan=plan).delete()
     plan.save()
     withdrawn = 0
     if timing or gone:
