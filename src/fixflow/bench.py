@@ -2259,7 +2259,13 @@ def _vacuum_pm_tables() -> None:
 
     if _vendor() != "postgresql":
         return
-    labels = (*GENERATED_TABLES, "maintenance.MaintenancePlan", "assets.Meter", "assets.MeterReading")
+    labels = (
+        *GENERATED_TABLES,
+        "maintenance.MaintenancePlan",
+        "maintenance.PlannedDates",
+        "assets.Meter",
+        "assets.MeterReading",
+    )
     tables = ", ".join(apps.get_model(label)._meta.db_table for label in labels)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {tables}" if connection.in_atomic_block else f"VACUUM (ANALYZE) {tables}")

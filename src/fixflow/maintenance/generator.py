@@ -289,9 +289,14 @@ GENERATED_TABLES = (
 
 
 def _analyze() -> None:
+    analyze_tables(GENERATED_TABLES)
+
+
+def analyze_tables(labels) -> None:
+    """``ANALYZE`` the tables of these models (``app.Model`` labels) after a bulk load."""
     from django.apps import apps
 
-    tables = [apps.get_model(label)._meta.db_table for label in GENERATED_TABLES]
+    tables = [apps.get_model(label)._meta.db_table for label in labels]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))

@@ -28,7 +28,7 @@ from django.db import transaction
 
 from fixflow.core import clock
 
-from . import batch, selectors
+from . import batch, generator, selectors
 from .choices import Mode
 from .generator import BATCH_PLANS, MAX_UNTIL_DAYS, check_until
 from .models import MaintenancePlan, PlannedDates
@@ -89,6 +89,8 @@ def plan_ahead(
             _plan_batch(chunk, wanted, now=now, stats=stats)
         if progress is not None:
             progress(first + len(chunk), len(ids))
+    if stats.planned_plans >= generator.ANALYZE_AFTER:
+        generator.analyze_tables(("maintenance.PlannedDates", "maintenance.MaintenancePlan"))
     return stats
 
 
