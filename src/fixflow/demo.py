@@ -35,12 +35,28 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models, transaction
 from django.db.models import Max, OuterRef, Subquery
 
 from fixflow.assets import meters
 from fixflow.assets.models import Equipment, EquipmentCategory, Meter, MeterReading
 from fixflow.assets.services import category_create, equipment_create
+from fixflow.billing import config_services as billing_config
+from fixflow.billing import quote_services
+from fixflow.billing import services as billing
+from fixflow.billing.choices import DocumentType, InvoiceStatus
+from fixflow.billing.models import (
+    BillingSettings,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PriceList,
+    Quote,
+    RateClass,
+    ServiceContract,
+    TaxRate,
+)
 from fixflow.core import clock
 from fixflow.core.choices import Role
 from fixflow.core.models import ChangeRecord, Membership, Organization, User
@@ -48,8 +64,8 @@ from fixflow.core.permissions import Actor, actor_for
 from fixflow.core.services import membership_create, organization_create
 from fixflow.customers.models import Client, Contact, Site
 from fixflow.customers.services import client_create, contact_create, site_create
-from fixflow.inventory.models import Part
-from fixflow.inventory.services import part_create
+from fixflow.inventory.models import Part, PartCategory
+from fixflow.inventory.services import part_category_create, part_create
 from fixflow.maintenance import generator as pm_generator
 from fixflow.maintenance import recurrence
 from fixflow.maintenance import services as pm_services
@@ -1285,6 +1301,276 @@ PM_PLANS = [
 
 
 # ---------------------------------------------------------------------------------------------
+# billing: the seller, taxes, rates, the key client's prices and contract, a client abroad
+
+# Part categories by SKU prefix: service contracts cover parts by category.
+PART_CATEGORIES = {
+    "FLT": "Filters",
+    "BLT": "Belts and bearings",
+    "BRG": "Belts and bearings",
+    "REF": "Refrigerants and oils",
+    "OIL": "Refrigerants and oils",
+    "SEAL": "Valves, seals and piping",
+    "VLV": "Valves, seals and piping",
+    "GSK": "Valves, seals and piping",
+    "EXP": "Valves, seals and piping",
+    "PIPE": "Valves, seals and piping",
+    "SEN": "Electrical and controls",
+    "ACT": "Electrical and controls",
+    "IGN": "Electrical and controls",
+    "CNT": "Electrical and controls",
+    "FUSE": "Electrical and controls",
+    "RLY": "Electrical and controls",
+    "BAT": "Electrical and controls",
+    "CBL": "Electrical and controls",
+    "DET": "Fire safety",
+    "MCP": "Fire safety",
+    "EXT": "Fire safety",
+    "LMP": "Fire safety",
+    "LFT": "Lift parts",
+    "CLN": "Consumables",
+}
+SELLER = {
+    "legal_name": "Nordwind Facility Services GmbH",
+    "street": "Süderstraße 77",
+    "postcode": "20097",
+    "city": "Hamburg",
+    "country": "DE",
+    "vat_id": "DE298765431",
+    "tax_number": "46/721/03318",
+    "registration_id": "HRB 154321, Amtsgericht Hamburg",
+    "email": "billing@nordwind-facility.example",
+    "phone": "+49 40 3785 2200",
+    "bank_name": "Hamburger Sparkasse",
+    "iban": "DE62 2005 0550 1027 3186 41",
+    "bic": "HASPDEHHXXX",
+    "payment_terms_days": 14,
+    "payment_terms_note": "Payable within 14 days of the invoice date without deduction.",
+    "labour_minimum_minutes": 15,
+    "labour_increment_minutes": 15,
+    "parts_markup_percent": "30",
+    "call_out_fee": "39.00",
+    "overtime_multiplier": "1.5",
+    "leakage_days": 14,
+}
+# name, category, rate, exemption reason, VATEX code
+TAX_RATES = [
+    ("VAT 19 %", "S", "19", "", ""),
+    ("VAT 7 %", "S", "7", "", ""),
+    (
+        "Reverse charge (EU business)",
+        "AE",
+        "0",
+        "Reverse charge: VAT to be accounted for by the recipient",
+        "VATEX-EU-AE",
+    ),
+    ("Exempt: vocational training", "E", "0", "Exempt from VAT under § 4 Nr. 21 UStG (vocational training)", ""),
+]
+# The overtime calendar is one per organization, read in its own time zone: the Hamburg team's day and the
+# Newark team's (06:00 to midnight Berlin time) both fall inside it, so weekends and Hamburg's public
+# holidays are what is billed as overtime.
+BILLING_CALENDAR = ("Service hours Hamburg and Newark", "Europe/Berlin", [[["06:00", "24:00"]]] * 5 + [[], []])
+RATE_CLASSES = {
+    "Senior engineer": ["technician", "technician4"],
+    "Service technician": ["technician2", "technician3", "technician5", "technician6"],
+}
+# (price list or "", rate class or "", kind, price per hour, cost per hour)
+RATES = [
+    ("", "", "labour", "78.00", "42.00"),
+    ("", "", "travel", "52.00", "30.00"),
+    ("", "Senior engineer", "labour", "96.00", "55.00"),
+    ("Hansa Klinikum framework agreement", "", "labour", "72.00", "0"),
+    ("Hansa Klinikum framework agreement", "", "travel", "45.00", "0"),
+    ("Hansa Klinikum framework agreement", "Senior engineer", "labour", "88.00", "0"),
+]
+KEY_PRICE_LIST = {
+    "name": "Hansa Klinikum framework agreement",
+    "currency": "EUR",
+    "parts_markup_percent": "20",
+    "call_out_fee": "0",
+}
+# SKU → price on the key client's price list
+KEY_PART_PRICES = {
+    "FLT-G4-592-592": "10.90",
+    "FLT-F7-592-592-6P": "36.50",
+    "FLT-M5-287-592": "23.80",
+    "BLT-SPA-1250": "15.20",
+    "BRG-6205-2RS": "12.40",
+    "DET-OPT-FAP": "68.00",
+    "BAT-12V-7AH": "31.00",
+}
+KEY_CONTRACT = {
+    "name": "Full maintenance HVAC, lifts and fire safety",
+    "reference": "NW-SV-2025-014",
+    "included_labour_minutes": 1200,  # 20 hours a month
+    "period": "month",
+    "covers_travel": False,
+    "waives_call_out": True,
+    "discount_percent": "10",
+    "notes": "Filters, belts and bearings included; call-outs included; 10 % on all other work and parts.",
+    "covered_categories": ["Filters", "Belts and bearings"],
+}
+# client name → billing details (the buyer, BG-7)
+CLIENT_BILLING = {
+    "Hansa Klinikum Hamburg gGmbH": {
+        "street": "Alsterdorfer Markt 8",
+        "address_line_2": "Kreditorenbuchhaltung",
+        "postcode": "22297",
+        "city": "Hamburg",
+        "country": "DE",
+        "buyer_reference": "PO 4500071234",
+        "invoice_email": "kreditoren@hansa-klinikum.example",
+        "payment_terms_days": 30,
+    },
+    "Elbtal Immobilien AG": {
+        "street": "Ballindamm 17",
+        "postcode": "20095",
+        "city": "Hamburg",
+        "country": "DE",
+        "invoice_email": "rechnungen@elbtal-immobilien.example",
+    },
+    "Brandt & Söhne Logistik GmbH": {
+        "street": "Am Tabakquartier 4",
+        "postcode": "28197",
+        "city": "Bremen",
+        "country": "DE",
+        "invoice_email": "invoices@brandt-logistik.example",
+        "endpoint_scheme": "EM",
+        "endpoint_id": "invoices@brandt-logistik.example",
+    },
+    "Kessler Pharma GmbH": {
+        "street": "Rheinallee 80",
+        "postcode": "55120",
+        "city": "Mainz",
+        "country": "DE",
+        "buyer_reference": "KP-ENG-7710",
+        "invoice_email": "ap@kessler-pharma.example",
+    },
+    "Hotel Alsterblick GmbH": {
+        "street": "An der Alster 52",
+        "postcode": "20099",
+        "city": "Hamburg",
+        "country": "DE",
+        "invoice_email": "buchhaltung@alsterblick.example",
+    },
+}
+# A business in the Netherlands, invoiced under the reverse charge: its jobs are two stories of their own.
+ABROAD_CLIENT = {
+    "name": "Van Dijk Koelhuizen B.V.",
+    "billing_address": "Van Dijk Koelhuizen B.V.\nVeilingweg 12\n5928 LN Venlo\nNetherlands",
+    "vat_id": "NL859123456B01",
+    "email": "techniek@vandijk-koelhuizen.example",
+    "phone": "+31 77 354 2100",
+    "notes": "Cold stores in Venlo; invoices without German VAT (reverse charge).",
+    "contact": ("Sanne de Groot", "Technical manager", "s.degroot@vandijk-koelhuizen.example", "+31 77 354 2110"),
+    "billing": {
+        "street": "Veilingweg 12",
+        "postcode": "5928 LN",
+        "city": "Venlo",
+        "country": "NL",
+        "invoice_email": "crediteuren@vandijk-koelhuizen.example",
+        "endpoint_scheme": "9944",
+        "endpoint_id": "NL859123456B01",
+        "buyer_reference": "VDK-2026-118",
+    },
+    "site": (
+        "Cold store Venlo",
+        "Veilingweg 12\n5928 LN Venlo\nNetherlands",
+        "Europe/Amsterdam",
+        "51.3935",
+        "6.1462",
+        "Report to the gate; cold store doors stay closed (−24 °C).",
+    ),
+    "equipment": [
+        ("Rooftop unit RTU-1", "AHUs", "Trane", "Voyager TC 250", "high"),
+        ("Sprinkler pump SP-1", "Pumps", "Grundfos", "NKF 80-250", "critical"),
+    ],
+}
+# title, description, resolution, equipment, parts (sku, quantity), labour minutes (two visits on site)
+ABROAD_JOBS = [
+    (
+        "RTU-1 not cooling: cold store anteroom at 14 °C",
+        "Phoned in by the site: the rooftop unit runs, but the anteroom warms up.",
+        "Refrigerant leak at the condenser brazing found and repaired, system evacuated and refilled, "
+        "contactor of compressor 2 replaced. Anteroom back at 4 °C.",
+        "Rooftop unit RTU-1",
+        [("REF-R410A", "3.5"), ("CNT-3P-25A", "1")],
+        (210, 105),
+    ),
+    (
+        "Sprinkler pump SP-1: annual inspection",
+        "Annual inspection of the sprinkler pump with a run test.",
+        "Inspection and run test passed; worn coupling bearing replaced, report left with the site.",
+        "Sprinkler pump SP-1",
+        [("BRG-6306-2Z", "2")],
+        (150, 45),
+    ),
+]
+# Quotes: client, title, introduction, lines (kind, SKU or description, quantity, unit price; no price: the
+# price list's or the rate), and what became of it. The accepted one was turned into an invoice.
+QUOTES = [
+    (
+        "Hotel Alsterblick GmbH",
+        "Spare filters and V-belts for the hotel's own stock",
+        "As discussed: a season's filters and belts for the two air handling units, delivered to the hotel.",
+        [
+            ("part", "FLT-G4-592-592", "12", ""),
+            ("part", "FLT-F7-592-592-6P", "6", ""),
+            ("part", "BLT-SPA-1250", "4", ""),
+            ("manual", "Delivery to the hotel", "1", "25.00"),
+        ],
+        "accepted",
+    ),
+    (
+        "Kessler Pharma GmbH",
+        "Upgrade of the AHU controls in the cleanroom wing",
+        "New controllers with a BACnet interface for AHU-C1 and AHU-C2, new actuators and sensors, commissioning "
+        "and the qualification documents for QA.",
+        [
+            ("labour", "Engineering, installation and commissioning", "24", ""),
+            ("manual", "Controller with BACnet interface", "2", "1480.00"),
+            ("part", "ACT-24V-10NM", "6", ""),
+            ("part", "SEN-PT1000-100", "8", ""),
+        ],
+        "rejected",
+    ),
+    (
+        "Elbtal Immobilien AG",
+        "Replace the light curtain of the passenger lift, building A",
+        "The light curtain fails intermittently; we replace it with the door rollers and test the lift.",
+        [
+            ("labour", "Replacement and test run", "5", ""),
+            ("part", "LFT-LIGHT-CURTAIN", "1", ""),
+            ("part", "LFT-ROLLER-80", "2", ""),
+        ],
+        "sent",
+    ),
+    (
+        "Brandt & Söhne Logistik GmbH",
+        "Annual inspection of the dock levellers",
+        "Inspection of the twelve dock levellers in both warehouses, with the report for the insurer.",
+        [
+            ("labour", "Inspection of 12 dock levellers", "8", ""),
+            ("travel", "Travel Hamburg–Bremen and back", "4", ""),
+        ],
+        "draft",
+    ),
+]
+QUOTE_REJECTION = "The controls upgrade moves to next year's budget; please quote again in January."
+# The manual lines the accountant adds to the key client's open draft (mixed VAT: 7 % and exempt).
+DRAFT_EXTRAS = [
+    ("Lift logbooks, printed (set of 4)", "4", "pc", "18.50", "VAT 7 %"),
+    (
+        "Operator training: safe operation of the chiller plant (half day)",
+        "1",
+        "pc",
+        "480.00",
+        "Exempt: vocational training",
+    ),
+]
+
+
+# ---------------------------------------------------------------------------------------------
 # time
 
 
@@ -1309,6 +1595,11 @@ def _days(first: date, last: date | None = None) -> Iterator[date]:
     while last is None or d <= last:
         yield d
         d += timedelta(days=1)
+
+
+def _on_workday(d: date) -> date:
+    """``d`` when it is a working day, else the next working day."""
+    return d if _is_workday(d) else _workday_after(d)
 
 
 def _workday_after(d: date, n: int = 1) -> date:
@@ -1369,6 +1660,16 @@ def _replayed_clock(sim: _Clock) -> Iterator[None]:
         yield
     finally:
         clock.now = original
+
+
+@contextmanager
+def _mail_kept_back() -> Iterator[None]:
+    """Mail sent while the demo loads (its quotes are e-mailed when sent) goes nowhere: loading the demo
+    sends no e-mail, whatever mail server is configured."""
+    from django.test.utils import override_settings
+
+    with override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}):
+        yield
 
 
 class StoryTooLongError(Exception):
@@ -1454,6 +1755,9 @@ def demo_counts(org: Organization) -> dict[str, int]:
         "maintenance_plans": MaintenancePlan.objects.filter(organization_id=oid).count(),
         "occurrences": Occurrence.objects.filter(organization_id=oid).count(),
         "meter_readings": MeterReading.objects.filter(organization_id=oid).count(),
+        "invoices": Invoice.objects.filter(organization_id=oid).count(),
+        "payments": Payment.objects.filter(organization_id=oid).count(),
+        "quotes": Quote.objects.filter(organization_id=oid).count(),
     }
 
 
@@ -1480,6 +1784,29 @@ def _signature_png() -> bytes:
     ]
     draw.line(points, fill=(20, 30, 90), width=3, joint="curve")
     draw.line([(40, 95), (320, 92)], fill=(20, 30, 90), width=2)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _logo_png() -> bytes:
+    """The demo seller's logo: three wind strokes and the name, drawn (no font file needed)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", (720, 180), "white")
+    draw = ImageDraw.Draw(img)
+    blue, teal = (15, 95, 143), (38, 150, 170)
+    for n, (length, colour) in enumerate(((120, blue), (95, teal), (130, blue))):
+        x, y = 20 + n * 12, 70 + n * 36
+        draw.line((x, y, x + length, y), fill=colour, width=11)
+        draw.arc((x + length - 22, y - 44, x + length + 22, y), start=270, end=90, fill=colour, width=11)
+    try:
+        font = ImageFont.load_default(size=64)
+        small = ImageFont.load_default(size=28)
+    except TypeError:  # an older Pillow without scalable default font
+        font = small = ImageFont.load_default()
+    draw.text((200, 30), "NORDWIND", fill=blue, font=font)
+    draw.text((204, 112), "Facility Services", fill=teal, font=small)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
@@ -1546,10 +1873,12 @@ class _Loader:
             )
         self.actors = {local: actor_for(user, org.pk) for local, user in users.items()}
         self.technicians = [k for k in TECH_REGION]
+        self._billing_setup(admin)
         sim = _Clock(self.now)
         with _replayed_clock(sim):
             stories = self._stories()
             stories += self._pm_stories(first_key=len(stories))
+            stories += self._billing_stories(first_key=len(stories))
             _run(stories, sim)
         sla_engine.scan(now=self.now)  # the clocks whose at-risk or due instant passed since their last change
         self._finish(stories)
@@ -1559,6 +1888,10 @@ class _Loader:
         self.categories = {
             name: category_create(actor=admin, data={"name": name, "description": text})
             for name, text in CATEGORIES.items()
+        }
+        self.part_categories = {
+            name: part_category_create(actor=admin, data={"name": name})
+            for name in dict.fromkeys(PART_CATEGORIES.values())
         }
         self.parts = {}
         for sku, name, unit, cost, price in PARTS:
@@ -1572,6 +1905,7 @@ class _Loader:
                     "sale_price": Decimal(price),
                     "barcode": "",
                     "is_active": True,
+                    "category_id": self.part_categories[PART_CATEGORIES[sku.split("-")[0]]].pk,
                 },
             )
         self.clients, self.sites = {}, []
@@ -2064,8 +2398,10 @@ class _Loader:
         add(review, partial(self._transition, story, dispatcher, Status.CLOSED))
         if plan.no_charge:
             add(review + timedelta(minutes=rng.randint(30, 300)), partial(self._no_charge, story))
-        if plan.is_billable and not plan.no_charge and review < now - timedelta(days=14) and rng.random() < 0.85:
-            story.state["invoiced"] = True
+        if plan.is_billable and not plan.no_charge and review < now - timedelta(days=14):
+            # drawn when the demo marked old work as invoiced by hand; invoices now come from the monthly
+            # billing runs (_billing_stories): the draw stays so the rest of the history is as it was
+            rng.random()
         if plan.follow_up:
             follow = _in_hours(review + timedelta(hours=rng.uniform(20, 80)), OFFICE_TZ, rng)
             add(follow, partial(self._follow_up, story, rng.choice(FIELD_NOTES[:1] + FIELD_NOTES[3:])))
@@ -2596,6 +2932,436 @@ class _Loader:
             created_at=Subquery(WorkOrder.objects.filter(pk=OuterRef("work_order_id")).values("created_at")[:1])
         )
 
+    # --- billing: the seller's set-up, monthly invoicing, payments, a credit note, open drafts -------
+
+    def _billing_setup(self, admin: Actor) -> None:
+        """The seller (with a logo), tax rates, the overtime calendar, rate classes and hourly rates, the key
+        client's price list and service contract, every client's billing details and a business client in
+        the Netherlands (reverse charge): through the billing configuration services, as the settings pages
+        write them, at set-up time."""
+        self.tax_rates = {
+            name: billing_config.tax_rate_create(
+                actor=admin,
+                data={
+                    "name": name,
+                    "category": category,
+                    "rate": rate,
+                    "exemption_reason": reason,
+                    "exemption_code": code,
+                },
+            )
+            for name, category, rate, reason, code in TAX_RATES
+        }
+        name, zone, week = BILLING_CALENDAR
+        calendar = sla_services.calendar_create(actor=admin, data={"name": name, "timezone": zone, "week": week})
+        for year in range((self.now - timedelta(days=HISTORY_DAYS)).year, self.now.year + 2):
+            sla_services.holidays_generate(
+                actor=admin, calendar_id=calendar.pk, country="DE", year=year, subdivision="HH"
+            )
+        billing_config.billing_settings_update(
+            actor=admin,
+            data={**SELLER, "default_tax_rate_id": self.tax_rates["VAT 19 %"].pk, "overtime_calendar_id": calendar.pk},
+            logo=SimpleUploadedFile("nordwind-logo.png", _logo_png(), content_type="image/png"),
+        )
+        classes = {}
+        for class_name, members in RATE_CLASSES.items():
+            classes[class_name] = billing_config.rate_class_create(actor=admin, data={"name": class_name})
+            for local in members:
+                billing_config.technician_rate_class_set(
+                    actor=admin, user_id=self.users[local].pk, rate_class_id=classes[class_name].pk
+                )
+        price_list = billing_config.price_list_create(actor=admin, data=KEY_PRICE_LIST)
+        for list_name, class_name, kind, price, cost in RATES:
+            data = {"kind": kind, "unit_price": price, "unit_cost": cost}
+            if list_name:
+                data["price_list_id"] = price_list.pk
+            if class_name:
+                data["rate_class_id"] = classes[class_name].pk
+            billing_config.rate_create(actor=admin, data=data)
+        for sku, price in KEY_PART_PRICES.items():
+            billing_config.price_list_item_set(
+                actor=admin, price_list_id=price_list.pk, part_id=self.parts[sku].pk, unit_price=price
+            )
+        key = self.clients[CLIENT_USER_CLIENT]
+        for client_name, data in CLIENT_BILLING.items():
+            extra = {"price_list_id": price_list.pk} if client_name == key.name else {}
+            billing_config.client_billing_update(actor=admin, client_id=self.clients[client_name].pk, data=data | extra)
+        contract = dict(KEY_CONTRACT)
+        covered = contract.pop("covered_categories")
+        valid_from = (self.now - timedelta(days=200)).astimezone(OFFICE_TZ).date().replace(day=1)
+        billing_config.contract_create(
+            actor=admin,
+            data={
+                **contract,
+                "reference": contract["reference"].replace("2025", str(valid_from.year)),
+                "client_id": key.pk,
+                "valid_from": valid_from,
+                "price_list_id": price_list.pk,
+                "covered_part_category_ids": [self.part_categories[c].pk for c in covered],
+            },
+        )
+        self._abroad_client(admin)
+
+    def _abroad_client(self, admin: Actor) -> None:
+        """The client in Venlo with its cold store and two units, invoiced under the reverse charge. It stays
+        out of the pools the other stories draw from (their random draws stay as they were)."""
+        spec = ABROAD_CLIENT
+        client = client_create(
+            actor=admin, data={k: spec[k] for k in ("name", "billing_address", "vat_id", "email", "phone", "notes")}
+        )
+        contact, title, email, phone = spec["contact"]
+        contact_create(
+            actor=admin,
+            data={
+                "client_id": client.pk,
+                "name": contact,
+                "job_title": title,
+                "email": email,
+                "phone": phone,
+                "is_primary": True,
+            },
+        )
+        site_name, address, zone, lat, lon, access = spec["site"]
+        site = site_create(
+            actor=admin,
+            data={
+                "client_id": client.pk,
+                "name": site_name,
+                "address": address,
+                "timezone": zone,
+                "latitude": Decimal(lat),
+                "longitude": Decimal(lon),
+                "access_notes": access,
+            },
+        )
+        installed = self.setup_time.date() - timedelta(days=1100)
+        equipment = {}
+        for n, (name, category, maker, model, criticality) in enumerate(spec["equipment"], 1):
+            equipment[name] = equipment_create(
+                actor=admin,
+                data={
+                    "site_id": site.pk,
+                    "parent_id": None,
+                    "category_id": self.categories[category].pk,
+                    "name": name,
+                    "manufacturer": maker,
+                    "model": model,
+                    "serial_number": f"{maker[:3].upper()}-{installed.year}-{880100 + n:06d}",
+                    "install_date": installed,
+                    "warranty_end": installed + timedelta(days=730),
+                    "criticality": criticality,
+                    "status": "operational",
+                    "notes": "",
+                },
+            )
+        billing_config.client_billing_update(
+            actor=admin,
+            client_id=client.pk,
+            data={**spec["billing"], "tax_rate_id": self.tax_rates["Reverse charge (EU business)"].pk},
+        )
+        self.abroad = SimpleNamespace(client=client, site=site, equipment=equipment)
+
+    def _billing_stories(self, first_key: int) -> list[Story]:
+        """The money side of the history (with its own random draws: the rest stays as it was).
+
+        On the first working day of each month at 09:30 the accountant invoices the work closed in the month
+        before (one invoice per client, currency and tax regime) and issues the invoices. Clients pay by
+        transfer 8 to 25 days later, booked from the bank statement each working morning; of the run before
+        last, one invoice is paid in part and one not at all (overdue), and a week after that run half an
+        hour of one invoice's labour is credited. Two jobs for the client in Venlo: one invoiced, one done
+        last week. Shortly before now the accountant invoices the key client's and the Venlo client's closed
+        work without issuing it, and adds two manual lines (7 % VAT and exempt) to the key client's draft;
+        the rest of this month's closed work waits for the next run.
+        """
+        rng, now = random.Random(SEED + 2), self.now
+        self.billing_rng = rng
+        self.payment_plan: list[tuple[date, int, str]] = []  # (day, invoice id, "full" or "part")
+        self.invoice_moments: dict[int, list[datetime]] = {}
+        self.credit_target: int | None = None
+        self.quotes: dict[int, int] = {}  # QUOTES index → quote id
+        self.quote_moments: dict[int, list[datetime]] = {}
+        today = now.astimezone(OFFICE_TZ).date()
+        first = (now - timedelta(days=HISTORY_DAYS)).astimezone(OFFICE_TZ).date()
+        runs: list[tuple[datetime, date]] = []  # (when, work closed up to)
+        month = first.replace(day=1)
+        while True:
+            month = (month + timedelta(days=32)).replace(day=1)
+            at = _at(month if _is_workday(month) else _workday_after(month), 9.5, OFFICE_TZ)
+            if at >= now - timedelta(minutes=30):
+                break
+            runs.append((at, month - timedelta(days=1)))
+        steps: list[tuple[datetime, Callable[[], None]]] = [
+            (at, partial(self._billing_run, until, len(runs) - 1 - i)) for i, (at, until) in enumerate(runs)
+        ]
+        if len(runs) >= 2:
+            credit_at = _at(_workday_after(runs[-2][0].astimezone(OFFICE_TZ).date(), 5), 11.25, OFFICE_TZ)
+            if credit_at < now:
+                steps.append((credit_at, self._billing_credit))
+        for day in _days(runs[0][0].astimezone(OFFICE_TZ).date() + timedelta(days=1), today):
+            if _is_workday(day) and _at(day, 8.25, OFFICE_TZ) < now:
+                steps.append((_at(day, 8.25, OFFICE_TZ), partial(self._billing_bank_day, day)))
+        steps += self._quote_steps(today)
+        drafts_at = max(_office_moment_before(now, rng, days=1), runs[-1][0] + timedelta(hours=1))
+        steps.append((min(drafts_at, now - timedelta(minutes=5)), self._billing_drafts))
+        story = Story(key=first_key, now=now)
+        for at, fn in sorted(steps, key=lambda step: step[0]):
+            story.add(at, fn)
+        return [story, *self._abroad_stories(first_key + 1, rng)]
+
+    def _abroad_stories(self, first_key: int, rng: random.Random) -> list[Story]:
+        """The two jobs in Venlo: booked a few days ahead, a four-hour drive there and back, two stints of
+        work on site with the parts, completed that evening and closed the next morning."""
+        stories = []
+        today = self.now.astimezone(OFFICE_TZ).date()
+        site = self.abroad.site
+        zone = ZoneInfo(site.timezone)
+        for n, (job, back) in enumerate(zip(ABROAD_JOBS, ((29, 38), (4, 7)), strict=True)):
+            title, description, resolution, eq_name, parts, (first_minutes, second_minutes) = job
+            equipment = self.abroad.equipment[eq_name]
+            plan = _Plan(
+                Status.CLOSED,
+                equipment=equipment,
+                site=site,
+                category="AHUs" if n == 0 else "Pumps",
+                corrective=(title, description, resolution, parts),
+                type="corrective" if n == 0 else "inspection",
+                priority=Priority.HIGH if n == 0 else Priority.NORMAL,
+                technician="technician4",
+            )
+            story = Story(key=first_key + n, now=self.now)
+            story.state.update(plan=plan, lead="technician4", helper=None)
+            day = _workday_after(today, -rng.randint(*back))
+            start = _at(day, 8.5, zone)
+            booked = _at(_workday_after(day, -rng.randint(2, 5)), rng.uniform(9, 11.5), OFFICE_TZ)
+            drive = timedelta(minutes=rng.choice((225, 240, 255)))
+            first_end = start + timedelta(minutes=first_minutes)
+            second = first_end + timedelta(minutes=30)
+            second_end = second + timedelta(minutes=second_minutes)
+            home = second_end + timedelta(minutes=10) + drive
+            story.add(booked, partial(self._create, story, start))
+            story.add(booked, partial(self._assign, story, start, first_minutes + second_minutes + 30))
+            story.add(booked, partial(self._transition, story, "dispatcher", Status.PLANNED))
+            story.add(start, partial(self._time, story, "technician4", start - drive, start, TimeKind.TRAVEL))
+            story.add(start, partial(self._transition, story, "technician4", Status.IN_PROGRESS))
+            story.add(first_end, partial(self._time, story, "technician4", start, first_end, TimeKind.LABOUR))
+            story.add(first_end, partial(self._abroad_parts, story, parts))
+            story.add(second_end, partial(self._time, story, "technician4", second, second_end, TimeKind.LABOUR))
+            story.add(home, partial(self._time, story, "technician4", home - drive, home, TimeKind.TRAVEL))
+            story.add(
+                home, partial(self._transition, story, "technician4", Status.COMPLETED, resolution_notes=resolution)
+            )
+            story.add(
+                _at(_workday_after(day), 9.75, OFFICE_TZ), partial(self._transition, story, "dispatcher", Status.CLOSED)
+            )
+            stories.append(story)
+        return stories
+
+    def _abroad_parts(self, story: Story, parts: list[tuple[str, str]]) -> None:
+        for sku, quantity in parts:
+            usage = wo_services.part_usage_create(
+                actor=self.actors["technician4"],
+                work_order_id=self._wo(story).pk,
+                part_id=self.parts[sku].pk,
+                quantity=quantity,
+            )
+            self._stamp(usage)
+
+    def _touch(self, invoice: Invoice) -> None:
+        self.invoice_moments.setdefault(invoice.pk, []).append(clock.now())
+
+    def _billing_run(self, until: date, age: int) -> None:
+        """The monthly run (``age`` 0: the latest): invoice the work closed up to ``until``, issue every draft,
+        and plan how each invoice gets paid."""
+        accountant, rng = self.actors["accountant"], self.billing_rng
+        today = clock.now().astimezone(OFFICE_TZ).date()
+        issued = []
+        for draft in billing.invoice_closed_work(actor=accountant, until=until):
+            self._touch(draft)
+            issued.append(billing.invoice_issue(actor=accountant, invoice_id=draft.pk))
+            self._touch(issued[-1])
+        by_name = {i.client.name: i for i in issued}
+        ordered = sorted(issued, key=lambda i: i.client.name)
+
+        def pick(preferred: str, *taken) -> Invoice | None:
+            if preferred in by_name and by_name[preferred] not in taken:
+                return by_name[preferred]
+            return next((i for i in ordered if i not in taken), None)
+
+        unpaid, part = set(), None
+        if age == 1:
+            part = pick("Elbtal Immobilien AG")
+            overdue = pick("Kessler Pharma GmbH", part)
+            credited = pick("Brandt & Söhne Logistik GmbH", part, overdue)
+            unpaid = {i.pk for i in (overdue, credited) if i is not None}  # the credited one pays after its credit
+            self.credit_target = credited.pk if credited is not None else None
+        for invoice in issued:
+            if invoice.pk in unpaid:
+                continue
+            if age == 0:  # the latest run: the hotel pays within a week, the others in their time (some not yet)
+                days = 6 if invoice.client.name == "Hotel Alsterblick GmbH" else rng.randint(10, 30)
+            else:
+                days = rng.randint(8, 25)
+            self.payment_plan.append(
+                (_on_workday(today + timedelta(days=days)), invoice.pk, "part" if invoice == part else "full")
+            )
+
+    def _billing_bank_day(self, day: date) -> None:
+        """The morning's bank statement: the transfers planned for ``day`` are recorded against their invoices."""
+        accountant = self.actors["accountant"]
+        for paid_on, invoice_id, share in self.payment_plan:
+            if paid_on != day:
+                continue
+            invoice = Invoice.objects.select_related("client").get(pk=invoice_id)
+            if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID) or invoice.amount_due <= 0:
+                continue
+            amount = invoice.amount_due
+            if share == "part":  # a round first instalment of about half
+                amount = max(Decimal(100), (amount / 2).quantize(Decimal(100)))
+                amount = min(amount, invoice.amount_due - 1)
+            payment = billing.payment_record(
+                actor=accountant,
+                invoice_id=invoice.pk,
+                amount=amount,
+                paid_on=day,
+                reference=f"{invoice.number} {invoice.client.name}"[:200],
+            )
+            self._stamp(payment)
+            self._touch(invoice)
+
+    def _billing_credit(self) -> None:
+        """Half an hour of waiting time charged by mistake: a credit note for 0.5 h of the first chargeable
+        labour line, issued; the client then pays what is left."""
+        if self.credit_target is None:
+            return
+        line = (
+            InvoiceLine.objects.filter(
+                invoice_id=self.credit_target, kind="labour", quantity__gt=Decimal("0.5"), discount_percent__lt=100
+            )
+            .order_by("position", "id")
+            .first()
+        )
+        if line is None:
+            return
+        accountant = self.actors["accountant"]
+        note = billing.credit_note_create(
+            actor=accountant,
+            invoice_id=self.credit_target,
+            reason="Waiting time at the gate (30 minutes) was charged by mistake.",
+            lines=[(line.pk, "0.5")],
+        )
+        self._touch(note)
+        note = billing.invoice_issue(actor=accountant, invoice_id=note.pk)
+        self._touch(note)
+        self._touch(Invoice.objects.get(pk=self.credit_target))
+        today = clock.now().astimezone(OFFICE_TZ).date()
+        self.payment_plan.append(
+            (_on_workday(today + timedelta(days=self.billing_rng.randint(3, 8))), self.credit_target, "full")
+        )
+
+    def _billing_drafts(self) -> None:
+        """Drafts for the key client and the client in Venlo; two manual lines on the key client's."""
+        accountant = self.actors["accountant"]
+        key = self.clients[CLIENT_USER_CLIENT]
+        drafts = billing.invoice_closed_work(actor=accountant, client_ids=[key.pk, self.abroad.client.pk])
+        for draft in drafts:
+            self._touch(draft)
+        draft = next((d for d in drafts if d.client_id == key.pk and d.document_type == DocumentType.INVOICE), None)
+        if draft is None:
+            return
+        for description, quantity, unit, price, tax in DRAFT_EXTRAS:
+            billing.invoice_line_add(
+                actor=accountant,
+                invoice_id=draft.pk,
+                data={
+                    "description": description,
+                    "quantity": quantity,
+                    "unit": unit,
+                    "unit_price": price,
+                    "tax_rate_id": self.tax_rates[tax].pk,
+                    "service_date": clock.now().astimezone(OFFICE_TZ).date(),
+                },
+            )
+        self._touch(draft)
+
+    def _quote_steps(self, today: date) -> list[tuple[datetime, Callable[[], None]]]:
+        """When each quote of ``QUOTES`` was made, sent, decided and converted (working days before today)."""
+        steps: list[tuple[datetime, Callable[[], None]]] = []
+        made = {"accepted": (-16, 10.5), "rejected": (-24, 11.0), "sent": (-3, 15.0), "draft": (-1, 11.5)}
+        for n, (*_spec, outcome) in enumerate(QUOTES):
+            back, hour = made[outcome]
+            day = _workday_after(today, back)
+            steps.append((_at(day, hour, OFFICE_TZ), partial(self._quote_make, n, send=outcome != "draft")))
+            if outcome == "accepted":
+                decided = _workday_after(day, 2)
+                steps.append((_at(decided, 16.5, OFFICE_TZ), partial(self._quote_decide, n, accept=True)))
+                steps.append((_at(_workday_after(decided), 9.25, OFFICE_TZ), partial(self._quote_invoice, n)))
+            elif outcome == "rejected":
+                steps.append(
+                    (_at(_workday_after(day, 4), 14.25, OFFICE_TZ), partial(self._quote_decide, n, accept=False))
+                )
+        return steps
+
+    def _quote_touch(self, quote) -> None:
+        self.quote_moments.setdefault(quote.pk, []).append(clock.now())
+
+    def _quote_make(self, n: int, *, send: bool) -> None:
+        """A blank quote for a client with its lines (parts and hours priced as the invoice would), sent to the
+        client's primary contact unless it stays a draft. Its e-mail goes nowhere: loading sends no mail."""
+        client_name, title, introduction, lines, _outcome = QUOTES[n]
+        dispatcher = self.actors["dispatcher"]
+        quote = quote_services.quote_create(
+            actor=dispatcher, client_id=self.clients[client_name].pk, title=title, introduction=introduction
+        )
+        for kind, what, quantity, price in lines:
+            data = {"kind": kind, "quantity": quantity}
+            if kind == "part":
+                data["part_id"] = self.parts[what].pk
+            else:
+                data["description"] = what
+            if price:
+                data["unit_price"] = price
+            quote_services.quote_line_add(actor=dispatcher, quote_id=quote.pk, data=data)
+        if send:
+            with _mail_kept_back():
+                quote = quote_services.quote_send(actor=dispatcher, quote_id=quote.pk)
+        self.quotes[n] = quote.pk
+        self._quote_touch(quote)
+
+    def _quote_decide(self, n: int, *, accept: bool) -> None:
+        """The client's contact decides on the public page (no account): accepts with a drawn signature, or
+        rejects with a reason."""
+        quote = Quote.objects.select_related("client").get(pk=self.quotes[n])
+        contact = Contact.objects.filter(client=quote.client).order_by("-is_primary", "id").first()
+        name = contact.name if contact else quote.client.name
+        if accept:
+            quote = quote_services.quote_accept(
+                token=quote.public_token, signed_by_name=name, signature_png=self._signature, ip_address="198.51.100.23"
+            )
+        else:
+            quote = quote_services.quote_reject(
+                token=quote.public_token, reason=QUOTE_REJECTION, name=name, ip_address="203.0.113.77"
+            )
+        self._quote_touch(quote)
+
+    def _quote_invoice(self, n: int) -> None:
+        """The accepted supply is delivered: the quote becomes a draft invoice, issued at once; paid a week later."""
+        accountant = self.actors["accountant"]
+        quote = quote_services.quote_convert(actor=accountant, quote_id=self.quotes[n], target="invoice")
+        self._quote_touch(quote)
+        invoice = billing.invoice_issue(actor=accountant, invoice_id=quote.converted_invoice_id)
+        self._touch(invoice)
+        today = clock.now().astimezone(OFFICE_TZ).date()
+        self.payment_plan.append((_on_workday(today + timedelta(days=7)), invoice.pk, "full"))
+
+    def _billing_finish(self) -> None:
+        """Invoices created and last changed at their replayed moments. Only these two bookkeeping columns
+        move, through the plain base manager: the invoice manager refuses any change to an issued invoice
+        but its payment state."""
+        for pk, moments in self.invoice_moments.items():
+            Invoice._base_manager.filter(pk=pk).update(created_at=min(moments), updated_at=max(moments))
+        for pk, moments in self.quote_moments.items():
+            Quote._base_manager.filter(pk=pk).update(created_at=min(moments), updated_at=max(moments))
+
     # --- afterwards: move Django's auto_now stamps into the replayed past -------------------------
 
     def _finish_sla(self) -> None:
@@ -2625,13 +3391,6 @@ class _Loader:
 
     def _finish(self, stories: list[Story]) -> None:
         oid = self.org.pk
-        # Invoices come with the billing app; until then the demo marks older closed work as invoiced
-        # directly. (Once it exists, the billing service is the only writer of this status.)
-        invoiced_ids = [s.state["wo"].pk for s in stories if s.state.get("invoiced")]
-        WorkOrder.objects.filter(pk__in=invoiced_ids, billing_status=BillingStatus.TO_INVOICE).update(
-            billing_status=BillingStatus.INVOICED
-        )
-
         events = WorkOrderEvent.objects.filter(work_order=OuterRef("pk")).order_by()
         WorkOrder.objects.filter(organization_id=oid).update(
             created_at=Subquery(events.filter(kind=EventKind.CREATED).values("recorded_at")[:1]),
@@ -2655,8 +3414,15 @@ class _Loader:
             WorkOrderTemplate,
             BusinessCalendar,
             SlaPolicy,
+            PartCategory,
+            TaxRate,
+            RateClass,
+            PriceList,
+            ServiceContract,
         ):
             model.objects.filter(organization_id=oid).update(created_at=setup, updated_at=setup)
+        BillingSettings.objects.filter(organization_id=oid).update(updated_at=setup)
+        self._billing_finish()
         self._finish_sla()
         Membership.objects.filter(organization_id=oid).update(created_at=setup)
         ChangeRecord.objects.filter(organization_id=oid).update(at=setup)

@@ -4,8 +4,10 @@ The clock is fixed to a Wednesday morning whose 90-day history crosses both dayl
 (New York on 8 March, Berlin on 29 March 2026).
 """
 
+import hashlib
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,19 @@ from django.db.models import Count, Max, Min
 from django.test import override_settings
 
 from fixflow.assets.models import Equipment, Meter, MeterReading
+from fixflow.billing import services as billing_services
+from fixflow.billing.choices import DocumentType, InvoiceStatus
+from fixflow.billing.models import (
+    BillingSettings,
+    ClientBilling,
+    Invoice,
+    InvoiceLine,
+    Quote,
+    Rate,
+    ServiceContract,
+    TaxRate,
+    TechnicianRateClass,
+)
 from fixflow.core.choices import Role
 from fixflow.core.models import Membership, User
 from fixflow.core.permissions import actor_for
@@ -42,12 +57,18 @@ NOW = datetime(2026, 4, 15, 8, 30, tzinfo=UTC)  # Wednesday, 10:30 in Berlin and
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+def demo_media(tmp_path_factory):
+    """Where the demo's files go: the seller's logo, the invoices' PDF and XML."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker, demo_media):
     """The demo, loaded once inside a transaction that is rolled back after the module's tests."""
     fast_hashing = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # as the per-test fixture in conftest.py
     with (
         django_db_blocker.unblock(),
-        override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"), PASSWORD_HASHERS=fast_hashing),
+        override_settings(MEDIA_ROOT=demo_media, PASSWORD_HASHERS=fast_hashing),
     ):
         with transaction.atomic():
             result = load_demo(now=NOW)
@@ -64,16 +85,18 @@ def test_the_demo_is_a_maintenance_contractor_with_its_clients_sites_equipment_a
     # then
     assert (org.name, org.currency, org.timezone, org.work_order_prefix) == (ORG_NAME, "EUR", "Europe/Berlin", "WO")
     counts = demo_counts(org)
-    assert counts["clients"] == 5
-    assert counts["sites"] == 12
-    assert counts["equipment"] == 60
+    assert counts["clients"] == 5 + 1  # and a business client in the Netherlands (reverse charge)
+    assert counts["sites"] == 12 + 1
+    assert counts["equipment"] == 60 + 2
     assert 28 <= counts["parts"] <= 35
     assert counts["templates"] == 5 + 4  # and four for the preventive maintenance plans
-    assert WorkOrder.objects.filter(organization=org, pm_occurrence__isnull=True).count() == 200
-    assert counts["work_orders"] == 200 + Occurrence.objects.filter(organization=org, work_order__isnull=False).count()
+    assert WorkOrder.objects.filter(organization=org, pm_occurrence__isnull=True).count() == 200 + 2  # two in Venlo
+    assert (
+        counts["work_orders"] == 200 + 2 + Occurrence.objects.filter(organization=org, work_order__isnull=False).count()
+    )
     assert counts["work_requests"] == 15
     for client in Client.objects.filter(organization=org):
-        assert client.billing_address and client.vat_id.startswith("DE") and client.contacts.exists()
+        assert client.billing_address and client.vat_id[:2] in ("DE", "NL") and client.contacts.exists()
     assert not Part.objects.filter(organization=org, sale_price__lte=0).exists()
 
 
@@ -143,11 +166,11 @@ def test_equipment_forms_a_hierarchy_at_the_same_site(org):
     }
 
 
-def test_sites_are_in_two_time_zones_and_both_have_work(org):
+def test_sites_are_in_three_time_zones_and_each_has_work(org):
     zones = Counter(Site.objects.filter(organization=org).values_list("timezone", flat=True))
-    assert set(zones) == {"Europe/Berlin", "America/New_York"}
+    assert set(zones) == {"Europe/Berlin", "America/New_York", "Europe/Amsterdam"}
     worked = WorkOrder.objects.filter(organization=org, status=Status.CLOSED).values_list("site__timezone", flat=True)
-    assert set(worked) == {"Europe/Berlin", "America/New_York"}
+    assert set(worked) == {"Europe/Berlin", "America/New_York", "Europe/Amsterdam"}
 
 
 def test_the_history_covers_the_last_90_days_and_nothing_lies_in_the_future(org):
@@ -408,3 +431,137 @@ def test_the_generator_finds_nothing_to_do_at_load_time(org):
     stats = generator.generate(organization_id=org.pk, now=NOW)
     assert (stats.plans, stats.work_orders, stats.skipped, stats.missed, stats.errors) == (6, 0, 0, 0, [])
     assert Occurrence.objects.filter(organization=org).count() == before
+
+
+# --- billing --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def accountant(org):
+    return actor_for(User.objects.get(email=f"accountant@{EMAIL_DOMAIN}"), org.pk)
+
+
+def test_the_seller_is_set_up_with_its_taxes_rates_prices_contract_and_logo(org, demo_media):
+    # given
+    settings = BillingSettings.objects.select_related("default_tax_rate", "overtime_calendar").get(organization=org)
+    # then
+    assert settings.legal_name == "Nordwind Facility Services GmbH" and settings.vat_id.startswith("DE")
+    assert settings.iban and settings.bic and settings.payment_terms_days == 14
+    assert settings.logo.name.endswith(".png") and (demo_media / settings.logo.name).is_file()
+    assert (settings.default_tax_rate.category, settings.default_tax_rate.rate) == ("S", Decimal("19.00"))
+    assert settings.overtime_calendar is not None and settings.overtime_multiplier == Decimal("1.5")
+    taxes = {(t.category, t.rate) for t in TaxRate.objects.filter(organization=org)}
+    assert taxes == {("S", Decimal("19.00")), ("S", Decimal("7.00")), ("AE", Decimal("0")), ("E", Decimal("0"))}
+    technicians = Membership.objects.filter(organization=org, role=Role.TECHNICIAN).values_list("user_id", flat=True)
+    assert set(TechnicianRateClass.objects.filter(organization=org).values_list("user_id", flat=True)) == set(
+        technicians
+    )
+    assert {r.kind for r in Rate.objects.filter(organization=org, price_list=None, rate_class=None)} == {
+        "labour",
+        "travel",
+    }
+    # the key client: a price list with rates and part prices, and a maintenance contract
+    key = ClientBilling.objects.select_related("price_list").get(client__name=CLIENT_USER_CLIENT)
+    assert key.price_list.items.count() >= 5 and key.price_list.rates.count() >= 2
+    contract = ServiceContract.objects.get(organization=org, client=key.client)
+    assert contract.included_labour_minutes > 0 and contract.covered_part_categories.exists()
+    assert contract.waives_call_out and contract.discount_percent > 0
+    # every client has billing details; the one in the Netherlands is invoiced under the reverse charge
+    assert ClientBilling.objects.filter(organization=org).count() == Client.objects.filter(organization=org).count()
+    abroad = ClientBilling.objects.select_related("client", "tax_rate").get(organization=org, country="NL")
+    assert abroad.tax_rate.category == "AE" and abroad.client.vat_id.startswith("NL")
+
+
+def test_closed_work_is_invoiced_each_month_with_gap_free_numbers_and_stored_documents(org, demo_media):
+    # given
+    issued = list(
+        Invoice.objects.filter(organization=org, document_type=DocumentType.INVOICE)
+        .exclude(status=InvoiceStatus.DRAFT)
+        .order_by("number")
+    )
+    # then: one series, numbered 1, 2, 3… with dates that never go backwards
+    assert len(issued) >= 8
+    assert [i.number for i in issued] == [f"INV-2026-{n:05d}" for n in range(1, len(issued) + 1)]
+    days = [i.issue_date for i in issued]
+    assert days == sorted(days)
+    runs = {i.issue_date for i in issued if i.lines.exclude(work_order=None).exists()}
+    assert {d.day for d in runs} <= {1, 2, 3} and len(runs) >= 2  # the first working day of each month
+    for invoice in issued:
+        assert invoice.pdf and invoice.xml_cii and invoice.xml_ubl and len(invoice.pdf_sha256) == 64
+        pdf = (demo_media / invoice.pdf.name).read_bytes()
+        assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == invoice.pdf_sha256
+        assert invoice.seller["vat_id"] == "DE298765431" and invoice.seller["logo_path"]
+        assert invoice.created_at <= invoice.issued_at <= NOW
+    # the work on them is invoiced; work closed before this month's run waits only if it is this month's
+    on_issued = WorkOrder.objects.filter(invoice_lines__invoice__in=issued).distinct()
+    assert set(on_issued.values_list("billing_status", flat=True)) == {BillingStatus.INVOICED}
+    last_run = max(runs)
+    month_start = datetime.combine(last_run.replace(day=1), datetime.min.time(), tzinfo=ZoneInfo("Europe/Berlin"))
+    waiting = WorkOrder.objects.filter(organization=org, billing_status=BillingStatus.TO_INVOICE)
+    assert waiting.exists() and not waiting.filter(closed_at__lt=month_start).exists()
+    # the lines show the contract (covered time at 100 % discount) and the reverse charge
+    lines = InvoiceLine.objects.filter(invoice__in=issued)
+    assert lines.filter(discount_percent=100, contract__isnull=False).exists()
+    assert lines.filter(tax_category="AE", exemption_code="VATEX-EU-AE").exists()
+    assert set(lines.values_list("kind", flat=True)) >= {"labour", "travel", "part", "call_out"}
+
+
+def test_invoices_are_paid_in_part_in_full_or_not_at_all_and_one_is_corrected_by_a_credit_note(org):
+    # given
+    invoices = Invoice.objects.filter(organization=org, document_type=DocumentType.INVOICE)
+    today = NOW.astimezone(ZoneInfo("Europe/Berlin")).date()
+    # then
+    assert invoices.filter(status=InvoiceStatus.PAID).count() >= 3
+    assert invoices.filter(status=InvoiceStatus.PARTIALLY_PAID).exists()
+    assert invoices.filter(status=InvoiceStatus.ISSUED, due_date__lt=today).exists()  # overdue
+    for invoice in invoices.exclude(status=InvoiceStatus.DRAFT):
+        paid = sum((p.amount for p in invoice.payments.all()), Decimal(0))
+        assert paid == invoice.amount_paid
+        assert all(p.paid_on <= today and p.created_at <= NOW for p in invoice.payments.all())
+    note = Invoice.objects.get(organization=org, document_type=DocumentType.CREDIT_NOTE)
+    assert note.number == "CN-2026-00001" and note.status == InvoiceStatus.ISSUED
+    credited = note.credited_invoice
+    assert note.issue_date > credited.issue_date and note.total_gross > 0
+    assert credited.status == InvoiceStatus.PAID and credited.amount_paid == credited.total_gross - note.total_gross
+
+
+def test_drafts_wait_with_this_months_work_and_manual_lines_at_7_percent_and_exempt(org):
+    # given
+    drafts = Invoice.objects.filter(organization=org, status=InvoiceStatus.DRAFT).select_related("client")
+    # then
+    assert {d.client.name for d in drafts} == {CLIENT_USER_CLIENT, "Van Dijk Koelhuizen B.V."}
+    key = drafts.get(client__name=CLIENT_USER_CLIENT)
+    categories = {(g["category"], Decimal(g["rate"])) for g in key.tax_breakdown}
+    assert categories == {("S", Decimal("19")), ("S", Decimal("7")), ("E", Decimal("0"))}
+    assert key.lines.filter(kind="manual").count() == 2 and key.number is None
+    assert key.lines.filter(discount_percent=100, contract__isnull=False).exists()  # the contract's hours
+    abroad = drafts.get(client__name="Van Dijk Koelhuizen B.V.")
+    assert {g["category"] for g in abroad.tax_breakdown} == {"AE"} and abroad.total_tax == 0
+
+
+def test_the_accountant_can_invoice_the_waiting_work_and_issue_a_draft(org, accountant):
+    # when
+    drafts = billing_services.invoice_closed_work(actor=accountant)
+    issued = billing_services.invoice_issue(actor=accountant, invoice_id=drafts[0].pk)
+    # then
+    assert (
+        drafts
+        and not WorkOrder.objects.filter(organization=org, billing_status=BillingStatus.TO_INVOICE)
+        .exclude(invoice_lines__isnull=False)
+        .exists()
+    )
+    assert issued.number.startswith("INV-") and issued.status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
+
+
+def test_quotes_were_sent_accepted_with_a_signature_rejected_and_one_is_still_a_draft(org):
+    # given
+    quotes = {q.status: q for q in Quote.objects.filter(organization=org).select_related("converted_invoice")}
+    # then
+    assert set(quotes) == {"draft", "sent", "accepted", "rejected"}
+    assert all(q.lines.exists() and q.total_gross > 0 for q in quotes.values())
+    assert quotes["sent"].sent_at <= NOW and quotes["sent"].valid_until > NOW.date()
+    accepted = quotes["accepted"]
+    assert accepted.decided_by_name and accepted.decision_signature and accepted.decided_from_ip
+    assert accepted.converted_invoice.number.startswith("INV-") and accepted.converted_invoice.issued_at < NOW
+    assert quotes["rejected"].rejection_reason and quotes["draft"].sent_at is None
+    assert all(q.created_at <= q.updated_at <= NOW for q in quotes.values())

@@ -402,9 +402,49 @@ class LineFields(models.Model):
         abstract = True
 
 
+class FrozenQuoteError(DomainError):
+    def __init__(self, what: str = "An accepted quote cannot be changed"):
+        super().__init__(ErrorCode.CONFLICT, f"{what}: the client accepted it as it is (make a new quote instead).")
+
+
+class QuoteQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes that would touch an accepted quote (rule 5: immutable, every path)."""
+
+    def update(self, **kwargs):
+        if set(kwargs) - Quote.MUTABLE_AFTER_ACCEPT and self.filter(status=QuoteStatus.ACCEPTED).exists():
+            raise FrozenQuoteError()
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(status=QuoteStatus.ACCEPTED).exists():
+            raise FrozenQuoteError("An accepted quote cannot be deleted")
+        return super().delete()
+
+
+class QuoteLineQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if self.filter(quote__status=QuoteStatus.ACCEPTED).exists():
+            raise FrozenQuoteError("A line of an accepted quote cannot be changed")
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(quote__status=QuoteStatus.ACCEPTED).exists():
+            raise FrozenQuoteError("A line of an accepted quote cannot be removed")
+        return super().delete()
+
+
 class Quote(VersionedModel):
     """A priced offer: draft → sent → accepted / rejected / expired (rule 5). Accepted is frozen and
-    converts once into a work order (fixed price or estimate) or an invoice."""
+    converts once into a work order (fixed price or estimate) or an invoice.
+
+    The freeze holds on every path: :class:`QuoteQuerySet` refuses ``update()``/``delete()`` touching an
+    accepted quote, :meth:`save` refuses changes to one except the conversion record
+    (``MUTABLE_AFTER_ACCEPT``), and :class:`QuoteLine` refuses changes to its lines."""
+
+    # what may still change once the client accepted: recording the one conversion
+    MUTABLE_AFTER_ACCEPT = frozenset(
+        {"converted_at", "conversion", "converted_work_order", "converted_invoice", "version", "updated_at"}
+    )
 
     number = models.CharField(_("number"), max_length=40)
     client = models.ForeignKey("customers.Client", on_delete=models.PROTECT, related_name="quotes")
@@ -446,6 +486,8 @@ class Quote(VersionedModel):
     )
     created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
 
+    objects = QuoteQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("quote")
         ordering = ["-created_at", "-id"]
@@ -455,15 +497,50 @@ class Quote(VersionedModel):
     def __str__(self) -> str:
         return f"{self.number} · {self.title}"
 
+    @property
+    def is_frozen(self) -> bool:
+        return self.status == QuoteStatus.ACCEPTED
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored == QuoteStatus.ACCEPTED:
+                fields = kwargs.get("update_fields")
+                if fields is None or set(fields) - self.MUTABLE_AFTER_ACCEPT:
+                    raise FrozenQuoteError()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.is_frozen or type(self).objects.filter(pk=self.pk, status=QuoteStatus.ACCEPTED).exists():
+            raise FrozenQuoteError("An accepted quote cannot be deleted")
+        return super().delete(*args, **kwargs)
+
 
 class QuoteLine(LineFields, TenantModel):
+    """A line of a quote; its price and tax are copied when it is made. Frozen once the quote is accepted."""
+
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+
+    objects = QuoteLineQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
         return self.description
+
+    def save(self, *args, **kwargs):
+        _refuse_if_quote_frozen(self.quote_id, "A line of an accepted quote cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_if_quote_frozen(self.quote_id, "A line of an accepted quote cannot be removed")
+        return super().delete(*args, **kwargs)
+
+
+def _refuse_if_quote_frozen(quote_id, what: str) -> None:
+    if Quote.objects.filter(pk=quote_id, status=QuoteStatus.ACCEPTED).exists():
+        raise FrozenQuoteError(what)
 
 
 class InvoiceSeries(TenantModel):

@@ -23,7 +23,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -40,7 +40,7 @@ from fixflow.service.choices import BillingStatus, EventKind, Status
 from fixflow.service.models import WorkOrder, WorkOrderEvent, WorkOrderHelper
 
 from . import calculations as calc
-from . import pricing
+from . import inputs, pricing
 from .choices import ISSUED_STATES, ChargeKind, DocumentType, InvoiceStatus, LineKind, PaymentMethod
 from .models import (
     BillingSettings,
@@ -61,49 +61,10 @@ HUNDRED = Decimal(100)
 # small helpers
 
 
-def _id(pk) -> int | None:
-    try:
-        return int(pk)
-    except (TypeError, ValueError):
-        return None
-
-
-def _text(value, field: str, *, required: bool = False, max_length: int | None = None) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise validation(f"The {field.replace('_', ' ')} is required.", field=field)
-    if max_length and len(value) > max_length:
-        raise validation(f"Keep the {field.replace('_', ' ')} under {max_length} characters.", field=field)
-    return value
-
-
-def _decimal(value, field: str, *, places: int = 4, minimum: Decimal | None = ZERO, positive: bool = False):
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, TypeError, ValueError):
-        raise validation(f"Enter a number for the {field.replace('_', ' ')}.", field=field) from None
-    if not number.is_finite() or abs(number) >= Decimal(10) ** 9:
-        raise validation(f"Enter a sensible number for the {field.replace('_', ' ')}.", field=field)
-    if positive and number <= 0:
-        raise validation(f"The {field.replace('_', ' ')} must be more than 0.", field=field)
-    if minimum is not None and number < minimum:
-        raise validation(f"The {field.replace('_', ' ')} cannot be less than {minimum}.", field=field)
-    if number != number.quantize(Decimal(1).scaleb(-places)):
-        raise validation(f"The {field.replace('_', ' ')} has at most {places} decimals.", field=field)
-    return number
-
-
-def _date(value, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise validation(f"Enter the {field.replace('_', ' ')} as YYYY-MM-DD.", field=field) from None
+_id = inputs.as_id
+_text = inputs.text
+_decimal = inputs.decimal
+_date = inputs.as_date
 
 
 def _today(organization: Organization) -> date:
@@ -321,7 +282,8 @@ def charge_add(
         receipt=receipt,
         created_by=actor.user,
     )
-    _wo_event(actor, wo, {"charge": charge.pk, "description": charge.description, "kind": charge.kind})
+    # the timeline shows UPDATED data as {what: [before, after]}
+    _wo_event(actor, wo, {"charge": ["", f"{charge.get_kind_display()}: {charge.description}"]})
     return charge
 
 
@@ -339,7 +301,7 @@ def charge_delete(*, actor: Actor, charge_id) -> None:
         raise DomainError(
             ErrorCode.CONFLICT, "This charge is invoiced: it can no longer be changed; credit the invoice first."
         )
-    data = {"charge_removed": charge.description, "kind": charge.kind}
+    data = {"charge": [f"{charge.get_kind_display()}: {charge.description}", "removed"]}
     charge.delete()
     _wo_event(actor, wo, data)
 
@@ -887,11 +849,16 @@ def invoice_issue(
     invoice.number = f"{code}-{issue_date.year}-{series.last_number:05d}"
     invoice.issue_date = issue_date
     invoice.due_date = invoice.due_date or issue_date + timedelta(days=terms_days)
-    invoice.payment_terms = (
-        invoice.payment_terms
-        or settings.payment_terms_note
-        or (f"Payable within {terms_days} days without deduction." if terms_days else "Payable on receipt.")
-    )
+    if is_credit:  # nothing to pay: the credit note's own terms (documents.terms.CREDIT_NOTE_TERMS) apply
+        from .documents.terms import CREDIT_NOTE_TERMS
+
+        invoice.payment_terms = invoice.payment_terms or CREDIT_NOTE_TERMS
+    else:
+        invoice.payment_terms = (
+            invoice.payment_terms
+            or settings.payment_terms_note
+            or (f"Payable within {terms_days} days without deduction." if terms_days else "Payable on receipt.")
+        )
     invoice.buyer_reference = buyer["buyer_reference"]
     invoice.seller, invoice.buyer = seller, buyer
     invoice.total_net, invoice.total_tax, invoice.total_gross = result.total_net, result.total_tax, result.total_gross
@@ -956,6 +923,8 @@ def credit_note_create(*, actor: Actor, invoice_id, reason: str, lines: list[tup
     those quantities of those lines. As EN 16931 wants it, a credit note's quantities and amounts are
     positive (the type says they are a reduction); each line copies the credited line's price, discount
     and VAT (``credited_line`` links them). Issue it with :func:`invoice_issue` (the credit note series).
+    The reason is the credit note's first note (BT-22) and its PDF's subtitle; ``note`` stays empty for
+    whatever else the accountant wants to say.
     Refused: a draft or fully credited invoice, an unknown line, a quantity above what is left, no reason.
     """
     original = _locked_invoice(actor, invoice_id)
@@ -1002,7 +971,6 @@ def credit_note_create(*, actor: Actor, invoice_id, reason: str, lines: list[tup
         credit_reason=reason,
         buyer_reference=original.buyer_reference,
         order_reference=original.order_reference,
-        note=f"Credit note for invoice {original.number} of {original.issue_date:%Y-%m-%d}: {reason}",
         created_by=actor.user,
     )
     new_lines = []
@@ -1145,4 +1113,62 @@ def payment_delete(*, actor: Actor, payment_id) -> Invoice:
     invoice.amount_paid = calc.quantize(invoice.amount_paid, invoice.currency)
     _bump(invoice, "amount_paid")
     _settle(invoice)
+    return invoice
+
+
+# ---------------------------------------------------------------------------------------------
+# sending
+
+
+def invoice_send(*, actor: Actor, invoice_id, to: str | None = None, message: str = "", xml_format: str = "cii"):
+    """E-mail an issued invoice or credit note with its PDF and its XML (``cii`` or ``ubl``) attached, to
+    ``to`` or else the buyer's address as issued (the client's invoice e-mail). ``invoices.manage``.
+
+    The mail goes out before anything is written and without holding a lock (a slow mail server must not
+    block payments on the invoice); once the server took it, the invoice records ``sent_at`` and
+    ``sent_to`` (fields that may change after issue) and a change record keeps every sending with its
+    attachments. Refused: a draft (CONFLICT), no address or a malformed one, an unknown XML format
+    (VALIDATION). Raises :class:`sending.MailNotSentError` (nothing recorded) when the mail server fails.
+    """
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from fixflow.core.models import ChangeRecord
+    from fixflow.core.services import change_record_write
+
+    from . import sending
+
+    require(actor, "invoices.manage")
+    invoice = (
+        Invoice.objects.select_related("credited_invoice")
+        .filter(organization_id=actor.organization_id, pk=_id(invoice_id))
+        .first()
+    )
+    if invoice is None:
+        raise not_found("Invoice")
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise DomainError(ErrorCode.CONFLICT, "Issue the invoice before sending it: a draft has no number yet.")
+    if xml_format not in sending.XML_FORMATS:
+        raise validation(f"Choose the XML format: {' or '.join(sending.XML_FORMATS)}.", field="xml_format")
+    address = _text(to, "to", max_length=254) or (invoice.buyer or {}).get("email", "")
+    if not address:
+        raise validation("The client has no address for invoices: enter the address to send to.", field="to")
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise validation(f"“{address}” is not an e-mail address.", field="to") from None
+    message = _text(message, "message", max_length=2000)
+    names = sending.send(invoice, to=address, message=message, xml_format=xml_format)
+    with transaction.atomic():
+        invoice = _locked_invoice(actor, invoice.pk)
+        before = {"sent_at": invoice.sent_at.isoformat() if invoice.sent_at else None, "sent_to": invoice.sent_to}
+        invoice.sent_at, invoice.sent_to = clock.now(), address
+        _bump(invoice, "sent_at", "sent_to")
+        change_record_write(
+            actor=actor,
+            instance=invoice,
+            action=ChangeRecord.Action.UPDATE,
+            before=before,
+            after={"sent_at": invoice.sent_at.isoformat(), "sent_to": address, "attachments": names},
+        )
     return invoice

@@ -31,7 +31,7 @@ from weasyprint.urls import URLFetcher
 from fixflow.billing import calculations
 from fixflow.billing.choices import DocumentType, VatCategory
 
-from . import qr
+from . import qr, terms
 
 INVOICE_TEMPLATE = "billing/pdf/invoice.html"
 QUOTE_TEMPLATE = "billing/pdf/quote.html"
@@ -65,6 +65,16 @@ def render_invoice(invoice, xml_cii: bytes) -> bytes:
         lang=translation.get_language() or "en",
         xmp_compression=False,  # PDF/A wants the XMP readable without filters
     )
+
+
+def render_preview(invoice) -> bytes:
+    """A draft as a plain PDF marked “Draft”, without the e-invoice inside and without a payment QR code:
+    for looking at it before it is issued. The caller puts the seller and buyer snapshots that issuing
+    would take now on the (unsaved) ``invoice``; nothing is stored."""
+    context = _common(invoice_context(invoice))
+    context["is_preview"] = True
+    context["qr"] = None
+    return _weasyprint(render_to_string(INVOICE_TEMPLATE, context))
 
 
 def render_quote(quote) -> bytes:
@@ -128,7 +138,7 @@ def invoice_context(invoice) -> dict:
     _with_countries(seller, buyer)
     number = invoice.number or _("Draft %(id)s") % {"id": invoice.pk}
     issue_date = invoice.issue_date or invoice.created_at.date()
-    lines = list(invoice.lines.select_related("work_order", "work_order__site", "contract"))
+    lines = terms.document_lines(invoice.lines.select_related("work_order", "work_order__site", "contract"))
     groups = _groups(lines, currency, digits)
     gross = Decimal(invoice.total_gross)
     credited = invoice.credited_invoice if invoice.credited_invoice_id else None
@@ -216,7 +226,16 @@ def quote_context(quote) -> dict:
         "iban": _iban(seller_snapshot.get("iban", "")),
         "site": quote.site,
         "equipment": quote.equipment,
+        "signature": _quote_signature(quote),
+        "timezone": quote.organization.timezone,
     }
+
+
+def _quote_signature(quote) -> str | None:
+    """The client's drawn signature of an accepted quote as a ``data:`` URI (None: not signed, or lost)."""
+    if quote.status != "accepted" or not quote.decision_signature:
+        return None
+    return _logo(quote.decision_signature.name)
 
 
 def organization_seller(organization) -> dict:
@@ -274,9 +293,10 @@ def _with_countries(seller: dict, buyer: dict) -> None:
 
 
 def _groups(lines, currency: str, digits: int) -> list[Group]:
-    """Lines grouped by work order in the order they first appear; lines without one come last."""
+    """Lines grouped by work order, in the order of :func:`terms.document_lines` (which ``lines`` must
+    have): the line numbers run 1 … n down the page and are the e-invoice's line ids (BT-126)."""
     groups: dict = {}
-    numbered: list = []  # the line numbers are those of the e-invoice (BT-126): the invoice's order
+    numbered: list = []
     for line in lines:
         key = line.work_order_id or 0
         if key not in groups:
@@ -295,7 +315,7 @@ def _groups(lines, currency: str, digits: int) -> list[Group]:
         if days:
             parts.append(_date_range(days[0], days[-1]))
         group.detail = " · ".join(part for part in parts if part)
-    return sorted(groups.values(), key=lambda group: group.heading == _("Other items"))
+    return list(groups.values())
 
 
 def _line(line, currency: str, digits: int, number: int = 0) -> dict:

@@ -39,7 +39,7 @@ def build(invoice) -> dict:
     calculations.check_currency(currency)
     # A credit note is written with positive amounts (its type says it credits); stored negatives flip.
     sign = -1 if invoice.document_type == DocumentType.CREDIT_NOTE and invoice.total_gross < 0 else 1
-    lines = list(invoice.lines.select_related("work_order", "work_order__site", "contract", "part"))
+    lines = document_lines(invoice.lines.select_related("work_order", "work_order__site", "contract", "part"))
     seller = invoice.seller or {}
     buyer = invoice.buyer or {}
     number = invoice.number or f"DRAFT-{invoice.pk}"
@@ -100,6 +100,25 @@ def build(invoice) -> dict:
     terms["BT-115"] = money(invoice.total_gross)
     terms["BG-25"] = line_terms
     return terms
+
+
+def document_lines(lines) -> list:
+    """The lines in the order both documents show them: grouped by work order, the groups in the order
+    their first line comes on the invoice, lines without a work order last; within a group by position.
+
+    The PDF numbers the lines 1 … n in this order and the XML gives the same numbers as line ids (BT-126,
+    unique within the invoice), so “line 7” means the same line on paper and in the e-invoice, also when a
+    line was added to a work order's group after other work orders' lines (a manual line, a regeneration).
+    """
+    lines = sorted(lines, key=lambda line: (line.position, line.pk or 0))
+    first: dict[int, int] = {}
+    for index, line in enumerate(lines):
+        if line.work_order_id:
+            first.setdefault(line.work_order_id, index)
+    return sorted(
+        lines,
+        key=lambda line: (0, first[line.work_order_id]) if line.work_order_id else (1, 0),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
