@@ -20,12 +20,14 @@ install_error_handlers(api)
 
 def _mount() -> None:
     from fixflow.assets.api import router as assets_router
+    from fixflow.billing.charge_api import router as billing_charge_router
     from fixflow.billing.config_api import router as billing_config_router
     from fixflow.billing.invoice_api import router as billing_invoice_router
     from fixflow.billing.quote_api import router as billing_quote_router
     from fixflow.billing.report_api import router as billing_report_router
     from fixflow.core.api import router as core_router
     from fixflow.customers.api import router as customers_router
+    from fixflow.field.api import router as field_router
     from fixflow.inventory.api import router as inventory_router
     from fixflow.maintenance.api import router as maintenance_router
     from fixflow.service.api import router as service_router
@@ -42,6 +44,8 @@ def _mount() -> None:
     api.add_router("", billing_quote_router)
     api.add_router("", billing_invoice_router)
     api.add_router("", billing_report_router)
+    api.add_router("", field_router)
+    api.add_router("", billing_charge_router)
 
 
 _mount()

@@ -38,6 +38,8 @@ def serve(host: str, port: int, workers: int = 1, reload: bool = False) -> int:
         reload=reload,
         log_level=os.environ.get("FIXFLOW_LOG_LEVEL", "warning").lower(),
         lifespan="off",
+        # open live-event streams (/live/events/) never finish by themselves: end them on shutdown
+        timeout_graceful_shutdown=5,
     )
     return 0
 
@@ -211,6 +213,22 @@ def main(argv: list[str] | None = None) -> int:
         "--pm-plans", type=int, default=0, metavar="N", help="also measure preventive maintenance over N plans"
     )
     p_bench.add_argument("--pm-only", action="store_true", help="only the preventive maintenance measurements")
+    p_bench.add_argument(
+        "--billing-work-orders",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure billing (invoice closed work, issue, validate) over N closed work orders",
+    )
+    p_bench.add_argument(
+        "--billing-clients", type=_positive_int, default=500, metavar="N", help="clients of the billing work orders"
+    )
+    p_bench.add_argument("--billing-only", action="store_true", help="only the billing measurements")
+    p_bench.add_argument("--field-app", action="store_true", help="also time the technician app on a slow network")
+    p_bench.add_argument("--field-commands", type=int, default=0, metavar="N", help="also time syncing N commands")
+    p_bench.add_argument("--field-only", action="store_true", help="only the field sync measurement")
+    p_bench.add_argument("--live-subscribers", type=int, default=0, metavar="N", help="also time live events (N pages)")
+    p_bench.add_argument("--live-only", action="store_true", help="only the live events measurement")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo(args.host, args.port, serve_after=not args.no_serve, with_worker=not args.no_worker)
@@ -242,6 +260,14 @@ def main(argv: list[str] | None = None) -> int:
             scan_gap_minutes=args.scan_gap_minutes,
             pm_plans=args.pm_plans,
             pm_only=args.pm_only,
+            billing_work_orders=args.billing_work_orders,
+            billing_clients=args.billing_clients,
+            billing_only=args.billing_only,
+            field_app=args.field_app,
+            field_commands=args.field_commands,
+            field_only=args.field_only,
+            live_subscribers=args.live_subscribers,
+            live_only=args.live_only,
         )
     return 2
 

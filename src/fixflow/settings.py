@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "fixflow.sla",
     "fixflow.maintenance",
     "fixflow.billing",
+    "fixflow.field",
     "django_tasks_db",
     "fixflow.web",
 ]

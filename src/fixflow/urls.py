@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("fixflow.sla.urls")),
     path("", include("fixflow.maintenance.urls")),
     path("", include("fixflow.billing.urls")),
+    path("", include("fixflow.field.urls")),
     path("settings/", include("fixflow.web.settings_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

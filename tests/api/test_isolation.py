@@ -132,11 +132,49 @@ BODIES = {
     ("PATCH", "/part-categories/{id}"): {"name": "Stolen"},
     ("DELETE", "/part-categories/{id}"): None,
     # --- billing quotes (issue 5): owned by the quotes work ---
+    ("GET", "/quotes/{id}"): None,
+    ("GET", "/quotes/{id}/pdf"): None,
+    ("PATCH", "/quotes/{id}"): {"title": "Stolen"},
+    ("DELETE", "/quotes/{id}"): None,
+    ("POST", "/quotes/{id}/lines"): {"description": "Stolen", "unit_price": "1"},
+    ("PUT", "/quotes/{id}/lines/order"): {"line_ids": []},
+    ("PATCH", "/quote-lines/{id}"): {"quantity": "2"},
+    ("DELETE", "/quote-lines/{id}"): None,
+    ("POST", "/quotes/{id}/send"): {"to": "thief@example.com"},
+    ("POST", "/quotes/{id}/withdraw"): None,
+    ("POST", "/quotes/{id}/convert"): {"target": "invoice"},
     # (end of billing quotes)
     # --- billing invoices, payments, credit notes, sending, accounting export (issue 5) ---
+    ("GET", "/invoices/{id}"): None,
+    ("PATCH", "/invoices/{id}"): {"note": "Stolen"},
+    ("DELETE", "/invoices/{id}"): None,
+    ("POST", "/invoices/{id}/regenerate"): {},
+    ("POST", "/invoices/{id}/issue"): {},
+    ("GET", "/invoices/{id}/pdf"): None,
+    ("GET", "/invoices/{id}/xml"): None,
+    ("POST", "/invoices/{id}/send"): {"to": "thief@example.com"},
+    ("POST", "/invoices/{id}/lines"): {"description": "Stolen", "quantity": "1", "unit_price": "1"},
+    ("GET", "/invoice-lines/{id}"): None,
+    ("PATCH", "/invoice-lines/{id}"): {"quantity": "2"},
+    ("DELETE", "/invoice-lines/{id}"): None,
+    ("POST", "/invoices/{id}/payments"): {"amount": "1"},
+    ("DELETE", "/invoice-payments/{id}"): None,
+    ("POST", "/invoices/{id}/credit-notes"): {"reason": "Stolen"},
     # (end of billing invoices)
     # --- billing revenue leakage report and the accountant's panel (issue 5) ---
+    ("GET", "/work-orders/{id}/charges"): None,
+    ("POST", "/work-orders/{id}/charges"): {"description": "Stolen", "unit_price": "1"},
+    ("GET", "/charges/{id}"): None,
+    ("DELETE", "/charges/{id}"): None,
     # (end of billing reports)
+    # --- field sync, device bundle and held queue (issue 4) ---
+    ("POST", "/field/held/{id}/accept"): {},
+    ("POST", "/field/held/{id}/reject"): {"reason": "Stolen"},
+    # (end of field sync)
+    # --- technician app /m/ (issue 4) ---
+    # (end of field app)
+    # --- live events (issue 4) ---
+    # (end of field live)
 }
 
 
@@ -221,6 +259,8 @@ def foreign(other_world):
     ids.update(_foreign_billing(ow, part))
     ids.update(_foreign_quotes(ow, ids))
     ids.update(_foreign_invoices(ow, ids))
+    ids.update(_foreign_reports(ow, ids))
+    ids.update(_foreign_field(ow, ids))
     return ids
 
 
@@ -253,13 +293,76 @@ def _foreign_billing(ow, part) -> dict:
 
 
 def _foreign_quotes(ow, ids: dict) -> dict:
-    """The other organization's quotes: one object per quote id route (filled by the quotes work)."""
-    return {}
+    """The other organization's quotes: a draft with a line (every quote route answers 404 for it)."""
+    from fixflow.billing import quote_services as quotes
+
+    quote = quotes.quote_create(actor=ow.dispatcher, client_id=ow.client.pk, title="Foreign quote")
+    line = quotes.quote_line_add(
+        actor=ow.dispatcher,
+        quote_id=quote.pk,
+        data={"description": "Foreign work", "unit_price": "10", "tax_rate_id": ids["/billing/tax-rates/"]},
+    )
+    return {"/quotes/": quote.pk, "/quote-lines/": line.pk}
 
 
 def _foreign_invoices(ow, ids: dict) -> dict:
-    """The other organization's invoices, lines and payments: one object per invoice id route."""
-    return {}
+    """The other organization's invoices, lines and payments: one object per invoice id route (rows made
+    directly: the scope check comes before anything that would read them)."""
+    from datetime import date
+
+    from fixflow.billing.models import Invoice, InvoiceLine, Payment
+
+    issued = Invoice.objects.create(
+        organization=ow.org,
+        client=ow.client,
+        currency="EUR",
+        series="INV",
+        number="INV-2026-00001",
+        issue_date=date(2026, 3, 2),
+        total_net=Decimal("10"),
+        total_gross=Decimal("11.90"),
+        amount_due=Decimal("11.90"),
+    )
+    line = InvoiceLine.objects.create(
+        organization=ow.org,
+        invoice=issued,
+        description="Foreign line",
+        unit_price=Decimal("10"),
+        net_amount=Decimal("10"),
+    )
+    Invoice.objects.filter(pk=issued.pk).update(status="issued")
+    payment = Payment.objects.create(organization=ow.org, invoice=issued, amount=Decimal("1"), paid_on=date(2026, 3, 3))
+    return {"/invoices/": issued.pk, "/invoice-lines/": line.pk, "/invoice-payments/": payment.pk}
+
+
+def _foreign_field(ow, ids: dict) -> dict:
+    """The other organization's held queue: a note its technician synced on work its office had cancelled."""
+    import uuid
+
+    from fixflow.field.models import SyncCommand
+    from fixflow.field.sync import CommandIn, sync_commands
+
+    wo = services.work_order_create(
+        actor=ow.dispatcher,
+        site_id=ow.site.pk,
+        equipment_id=ow.equipment.pk,
+        title="Foreign field work",
+        lead_technician_id=ow.technician.user_id,
+    )
+    services.work_order_transition(actor=ow.dispatcher, work_order_id=wo.pk, to="cancelled", reason="Called off")
+    note = CommandIn(mutation_id=uuid.uuid4(), seq=1, type="note.add", work_order_id=wo.pk, payload={"body": "x"})
+    sync_commands(actor=ow.technician, device_id=uuid.uuid4(), commands=[note])
+    return {"/field/held/": SyncCommand.objects.get(mutation_id=note.mutation_id).pk}
+
+
+def _foreign_reports(ow, ids: dict) -> dict:
+    """The other organization's charges: one on its started work order."""
+    from fixflow.billing import services as billing
+
+    charge = billing.charge_add(
+        actor=ow.dispatcher, work_order_id=ids["/work-orders/"], description="Foreign parking", unit_price="5"
+    )
+    return {"/charges/": charge.pk}
 
 
 def _url(path: str, ids: dict) -> str:

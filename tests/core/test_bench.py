@@ -169,6 +169,13 @@ def test_the_command_passes_every_benchmark_option(monkeypatch):
             "--billing-clients",
             "500",
             "--billing-only",
+            "--field-app",
+            "--field-commands",
+            "1000",
+            "--field-only",
+            "--live-subscribers",
+            "100",
+            "--live-only",
         ]
     )
     # then
@@ -187,4 +194,9 @@ def test_the_command_passes_every_benchmark_option(monkeypatch):
         "billing_work_orders": 10_000,
         "billing_clients": 500,
         "billing_only": True,
+        "field_app": True,
+        "field_commands": 1000,
+        "field_only": True,
+        "live_subscribers": 100,
+        "live_only": True,
     }

@@ -8,6 +8,9 @@ Fixtures:
 - ``phone_page``: the same on a phone-sized (390×844), touch screen.
 - ``open_page(phone=False)``: more pages, each in its own context, for tests with several users.
 - ``log_in(page, who)``: signs ``who`` (an Actor or a User) in through the login page.
+- ``asgi_site_url``: like ``site_url``, but served by uvicorn (ASGI, as ``fixflow serve``) on a thread of its own, for
+  tests of pages that update themselves over a stream (live events); such a module overrides ``site_url``
+  with it.
 
 A failing test leaves a full-page screenshot in ``test-artifacts/``. Without Chromium the tests skip,
 unless ``CI`` is set: then they fail, so a CI machine cannot silently skip them.
@@ -18,15 +21,21 @@ used, so its ``--browser`` options do not apply here.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
+import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import connections
 from django.test import override_settings
 
 from ..conftest import PASSWORD
@@ -109,6 +118,101 @@ def site_url(_http_live_server, transactional_db, settings) -> str:
     if not getattr(_http_live_server, "plain_http_checked", False):
         _check_plain_http(_http_live_server)
     return _http_live_server.url
+
+
+class _AsgiServer:
+    """uvicorn serving Django's ASGI handler on a thread of this process: what ``fixflow serve`` runs.
+
+    Django's live server is threaded WSGI, which cannot hold a stream open: there the live events of the
+    office pages (``/live/events/``) answer with a replay and a 5-second retry, a poll. Tests that watch a
+    page update by itself run against this server instead. As in Django's live server, an in-memory SQLite
+    test database is shared with the request threads (each request runs on a thread of its own), and
+    every request thread closes its connections when the request ends.
+    """
+
+    def __init__(self):
+        import uvicorn
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+        from django.core.handlers.asgi import ASGIHandler
+
+        # SecurityMiddleware reads the HTTPS settings when the handler loads its middleware
+        with override_settings(SECURE_SSL_REDIRECT=False, SECURE_HSTS_SECONDS=0):
+            app = ASGIStaticFilesHandler(ASGIHandler())
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.host, self.port = self.socket.getsockname()
+        config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=2)
+        self.server = uvicorn.Server(config)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._serve, name="asgi-live-server", daemon=True)
+        self.shared = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.server.serve(sockets=[self.socket]))
+
+    def _share_connections(self, **kwargs) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            for alias, conn in self.shared.items():
+                connections[alias] = conn
+
+    def _close_connections(self, **kwargs) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            connections.close_all()  # a no-op on the shared in-memory database
+
+    def start(self) -> None:
+        for conn in self.shared.values():
+            conn.inc_thread_sharing()
+        request_started.connect(self._share_connections)
+        request_finished.connect(self._close_connections)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        # the first request imports and compiles what every page needs: not on a test's clock
+        with urllib.request.urlopen(self.url + "/login/", timeout=120):
+            pass
+
+    def stop(self) -> None:
+        from fixflow.field import live
+
+        if self.thread.is_alive():  # close the live events hub's connections, then stop serving
+            asyncio.run_coroutine_threadsafe(live.shutdown(), self.loop).result(30)
+            self.server.should_exit = True
+            self.thread.join(30)
+        request_started.disconnect(self._share_connections)
+        request_finished.disconnect(self._close_connections)
+        for conn in self.shared.values():
+            conn.dec_thread_sharing()
+
+
+@pytest.fixture(scope="session")
+def _asgi_live_server(django_db_setup):
+    server = _AsgiServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def asgi_site_url(_asgi_live_server, transactional_db, settings) -> str:
+    """Base URL of the ASGI live server (see ``_AsgiServer``). A test module that needs it for every page
+    overrides ``site_url`` with it::
+
+        @pytest.fixture
+        def site_url(asgi_site_url):
+            return asgi_site_url
+    """
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, _asgi_live_server.host]
+    return _asgi_live_server.url
 
 
 # --- the browser ------------------------------------------------------------------------------------

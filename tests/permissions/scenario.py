@@ -2,6 +2,7 @@
 order is in progress for the world's client, assigned to ``world.technician``, made from the
 requester's request; spare unused rows exist for the delete endpoints."""
 
+import io
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -133,6 +134,8 @@ def build(world, other_world) -> Scenario:
     ids.update(_billing_objects(world, ids))
     ids.update(_quote_objects(world, ids))
     ids.update(_invoice_objects(world, ids))
+    ids.update(_report_objects(world, ids))
+    ids.update(_field_objects(world, ids))
     client_texts = (
         world.client.name,
         world.site.name,
@@ -293,10 +296,156 @@ __all__ = ["PNG_1PX", "Scenario", "build", "make_actor"]
 
 
 def _quote_objects(world, ids: dict) -> dict[str, int]:
-    """Quotes (issue 5): filled by the quotes work."""
-    return {}
+    """Quotes (issue 5), all for the world's client except the last: a draft with two lines (the second a spare
+    to remove), a spare draft to delete, a sent quote, an accepted one to convert, and a quote sent to a client
+    of its own whose public page (``public_quote_token``) anyone holding the link may open."""
+    from PIL import Image, ImageDraw
+
+    from fixflow.billing import quote_services as quotes
+
+    office = world.dispatcher
+    pump = {"description": "Circulation pump DN40", "quantity": "1", "unit_price": "1200"}
+
+    def draft(title: str, client_id=None, site_id=None):
+        quote = quotes.quote_create(
+            actor=office, client_id=client_id or ids["client"], site_id=site_id or ids["site"], title=title
+        )
+        line = quotes.quote_line_add(actor=office, quote_id=quote.pk, data=pump)
+        return quote, line
+
+    def sent(title: str, client_id=None, site_id=None):
+        quote, _line = draft(title, client_id, site_id)
+        return quotes.quote_send(actor=office, quote_id=quote.pk, to="facility@example.com")
+
+    quote, line = draft("Pump replacement")
+    spare_line = quotes.quote_line_add(
+        actor=office, quote_id=quote.pk, data={"description": "Disposal", "unit_price": "35"}
+    )
+    spare_quote, _line = draft("Spare quote")
+    sent_quote = sent("Pump overhaul")
+    accepted = sent("Valve replacement")
+    image = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(10, 80), (150, 20), (290, 70)], fill=(0, 0, 0, 255), width=4)
+    signature = io.BytesIO()
+    image.save(signature, "PNG")
+    quotes.quote_accept(
+        token=accepted.public_token, signed_by_name="H. Hausmeister", signature_png=signature.getvalue()
+    )
+    harbour = ClientFactory(organization=world.org, name="Harbour Café")
+    public = sent("Espresso machine descaling", client_id=harbour.pk, site_id=SiteFactory(client=harbour).pk)
+    return {
+        "quote": quote.pk,
+        "quote_line": line.pk,
+        "spare_quote_line": spare_line.pk,
+        "spare_quote": spare_quote.pk,
+        "sent_quote": sent_quote.pk,
+        "accepted_quote": accepted.pk,
+        "public_quote_token": public.public_token,
+    }
 
 
 def _invoice_objects(world, ids: dict) -> dict[str, int]:
-    """Invoices (issue 5): drafts, issued invoices, payments and credit notes; filled by the invoice work."""
-    return {}
+    """Invoices (issue 5), all for the world's client: an issued invoice (real PDF and XML) with a partial
+    payment; a draft made by “invoice closed work” from a closed billable work order, with a generated line
+    and a manual one (the spare to remove); an empty spare draft to delete. Labour is billed at the rates of
+    ``_billing_objects`` without the client's contract (``skip_contract``), so the invoices are not 0."""
+    from datetime import UTC, datetime
+
+    from fixflow.billing import services as billing
+    from fixflow.billing.models import Invoice
+
+    from ..billing.factories import closed_work_order, time_entry, wo_billing
+
+    def closed(title: str, day: int):
+        closed_at = datetime(2026, 3, day, 16, 0, tzinfo=UTC)
+        wo = closed_work_order(world, title=title, closed=closed_at, number=f"WO-2026-9{day:04d}")
+        wo_billing(wo, skip_contract=True)
+        time_entry(wo, datetime(2026, 3, day, 8, 0, tzinfo=UTC), 90)
+        return wo
+
+    from fixflow.billing import config_services
+
+    config_services.billing_settings_update(  # what issuing needs besides ``_billing_objects``' settings
+        actor=world.admin,
+        data={
+            "street": "Hafenstraße 12",
+            "postcode": "20457",
+            "city": "Hamburg",
+            "country": "DE",
+            "vat_id": "DE123456789",
+        },
+    )
+    config_services.client_billing_update(  # the buyer's address: EN 16931 wants its country (BR-11)
+        actor=world.admin,
+        client_id=world.client.pk,
+        data={"street": "Am Wasserturm 3", "postcode": "24103", "country": "DE"},
+    )
+    accountant = world.accountant
+    closed("Invoiced boiler repair", 2)
+    [issued] = billing.invoice_closed_work(actor=accountant, client_ids=[world.client.pk])
+    issued = billing.invoice_issue(actor=accountant, invoice_id=issued.pk)
+    payment = billing.payment_record(actor=accountant, invoice_id=issued.pk, amount="10.00", reference="Matrix")
+    closed("Valve replaced, waiting for its invoice", 3)
+    [draft] = billing.invoice_closed_work(actor=accountant, client_ids=[world.client.pk])
+    manual = billing.invoice_line_add(
+        actor=accountant, invoice_id=draft.pk, data={"description": "Disposal", "quantity": "1", "unit_price": "5"}
+    )
+    spare = Invoice.objects.create(
+        organization=world.org, client=world.client, currency=issued.currency, series=issued.series
+    )
+    return {
+        "invoice": issued.pk,
+        "invoice_issued_line": issued.lines.get().pk,
+        "invoice_payment": payment.pk,
+        "invoice_draft": draft.pk,
+        "invoice_line": draft.lines.exclude(pk=manual.pk).get().pk,
+        "spare_invoice_line": manual.pk,
+        "spare_invoice_draft": spare.pk,
+    }
+
+
+def _field_objects(world, ids: dict) -> dict[str, int]:
+    """Field work (issue 4): the technician's phone synced a note on a work order the office had cancelled,
+    so it is held for the office (the device and its held command); the world's work order is untouched."""
+    import uuid
+
+    from fixflow.field.models import Device, SyncCommand
+    from fixflow.field.sync import CommandIn, sync_commands
+
+    cancelled = services.work_order_create(
+        actor=world.dispatcher,
+        site_id=ids["site"],
+        equipment_id=ids["equipment"],
+        title="Field sync check",
+        lead_technician_id=world.technician.user_id,
+    )
+    services.work_order_transition(
+        actor=world.dispatcher, work_order_id=cancelled.pk, to="cancelled", reason="Called off"
+    )
+    note = CommandIn(
+        mutation_id=uuid.uuid4(), seq=1, type="note.add", work_order_id=cancelled.pk, payload={"body": "x"}
+    )
+    device_id = uuid.uuid4()
+    sync_commands(actor=world.technician, device_id=device_id, commands=[note])
+    return {
+        "field_device": Device.objects.get(device_id=device_id).pk,
+        "field_held": SyncCommand.objects.get(mutation_id=note.mutation_id).pk,
+    }
+
+
+def _report_objects(world, ids: dict) -> dict[str, int]:
+    """Billing reports and charges (issue 5): an expense the technician recorded on the world's work order,
+    and a spare call-out fee to delete. (The revenue-leakage report reads the invoices' work above.)"""
+    from fixflow.billing import services as billing
+
+    expense = billing.charge_add(
+        actor=world.technician, work_order_id=ids["work_order"], description="Parking", unit_price="7.50"
+    )
+    spare = billing.charge_add(
+        actor=world.dispatcher,
+        work_order_id=ids["work_order"],
+        kind="call_out",
+        description="Spare call-out",
+        unit_price="45",
+    )
+    return {"charge": expense.pk, "spare_charge": spare.pk}

@@ -315,11 +315,129 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({"admin", "dispatcher", "accountant"}), target="spare_part_category"
     ),
     # --- billing quotes (issue 5): owned by the quotes work ---
+    # quotes.manage: admins, dispatchers, accountants; a client user reads their client's sent quotes
+    ("GET", "/quotes"): Rule(
+        frozenset({"admin", "dispatcher", "accountant", "client_user", "other_client_user"}), leaks=("sent_quote",)
+    ),
+    ("POST", "/quotes"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}), body=lambda i: {"client_id": i["client"], "title": "Boiler"}
+    ),
+    ("GET", "/quotes/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant", "client_user"}), target="sent_quote"),
+    ("GET", "/quotes/{id}/pdf"): Rule(
+        frozenset({"admin", "dispatcher", "accountant", "client_user"}), target="sent_quote"
+    ),
+    ("PATCH", "/quotes/{id}"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}), target="quote", body={"title": "Pump replacement 2026"}
+    ),
+    ("DELETE", "/quotes/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="spare_quote"),
+    ("POST", "/quotes/{id}/lines"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}),
+        target="quote",
+        body={"description": "Flushing", "quantity": "1", "unit_price": "90"},
+    ),
+    ("PUT", "/quotes/{id}/lines/order"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}),
+        target="quote",
+        body=lambda i: {"line_ids": [i["spare_quote_line"], i["quote_line"]]},
+    ),
+    ("PATCH", "/quote-lines/{id}"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}), target="quote_line", body={"quantity": "2"}
+    ),
+    ("DELETE", "/quote-lines/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="spare_quote_line"),
+    ("POST", "/quotes/{id}/send"): Rule(
+        frozenset({"admin", "dispatcher", "accountant"}), target="quote", body={"to": "facility@example.com"}
+    ),
+    ("POST", "/quotes/{id}/withdraw"): Rule(frozenset({"admin", "dispatcher", "accountant"}), target="sent_quote"),
+    # a work order is made by those who make work orders (accountants convert into invoices)
+    ("POST", "/quotes/{id}/convert"): Rule(OFFICE, target="accepted_quote", body={"target": "work_order"}),
     # (end of billing quotes)
     # --- billing invoices, payments, credit notes, sending, accounting export (issue 5) ---
+    # invoices.view (admin, dispatcher, accountant, client users: their own client's issued invoices) reads;
+    # invoices.manage (admin, accountant) writes. Targets from ``_invoice_objects`` (scenario.py).
+    ("GET", "/invoices"): Rule(
+        frozenset({"admin", "dispatcher", "accountant", "client_user", "other_client_user"}), leaks=("invoice",)
+    ),
+    ("GET", "/invoices/accounting-export"): Rule(
+        frozenset({"admin", "accountant"}), query={"date_from": "2000-01-01", "date_to": "2100-12-31"}
+    ),
+    ("POST", "/invoices/invoice-closed-work"): Rule(
+        frozenset({"admin", "accountant"}), body=lambda i: {"client_ids": [i["client"]]}
+    ),
+    ("GET", "/invoices/{id}"): Rule(frozenset({"admin", "dispatcher", "accountant", "client_user"}), target="invoice"),
+    ("PATCH", "/invoices/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="invoice_draft", body={"note": "Matrix note"}
+    ),
+    ("DELETE", "/invoices/{id}"): Rule(frozenset({"admin", "accountant"}), target="spare_invoice_draft"),
+    ("POST", "/invoices/{id}/regenerate"): Rule(frozenset({"admin", "accountant"}), target="invoice_draft"),
+    ("POST", "/invoices/{id}/issue"): Rule(frozenset({"admin", "accountant"}), target="invoice_draft", body={}),
+    ("GET", "/invoices/{id}/pdf"): Rule(
+        frozenset({"admin", "dispatcher", "accountant", "client_user"}), target="invoice"
+    ),
+    ("GET", "/invoices/{id}/xml"): Rule(
+        frozenset({"admin", "dispatcher", "accountant", "client_user"}), target="invoice", query={"format": "ubl"}
+    ),
+    ("POST", "/invoices/{id}/send"): Rule(
+        frozenset({"admin", "accountant"}), target="invoice", body={"to": "ap@example.com"}
+    ),
+    ("POST", "/invoices/{id}/lines"): Rule(
+        frozenset({"admin", "accountant"}),
+        target="invoice_draft",
+        body={"description": "Matrix line", "quantity": "1", "unit_price": "5"},
+    ),
+    ("GET", "/invoice-lines/{id}"): Rule(
+        frozenset({"admin", "dispatcher", "accountant", "client_user"}), target="invoice_issued_line"
+    ),
+    ("PATCH", "/invoice-lines/{id}"): Rule(
+        frozenset({"admin", "accountant"}), target="invoice_line", body={"quantity": "2"}
+    ),
+    ("DELETE", "/invoice-lines/{id}"): Rule(frozenset({"admin", "accountant"}), target="spare_invoice_line"),
+    ("POST", "/invoices/{id}/payments"): Rule(
+        frozenset({"admin", "accountant"}), target="invoice", body={"amount": "1.00"}
+    ),
+    ("DELETE", "/invoice-payments/{id}"): Rule(frozenset({"admin", "accountant"}), target="invoice_payment"),
+    ("POST", "/invoices/{id}/credit-notes"): Rule(
+        frozenset({"admin", "accountant"}), target="invoice", body={"reason": "Matrix credit"}
+    ),
     # (end of billing invoices)
     # --- billing revenue leakage report and the accountant's panel (issue 5) ---
+    # the report is for those who bill (invoices.manage or work_orders.billing); charges are read by the staff
+    # (work_orders.costs) and recorded by charges.record (technicians on work assigned to them)
+    ("GET", "/billing/leakage"): Rule(frozenset({"admin", "dispatcher", "accountant"}), query={"days": 7}),
+    ("GET", "/work-orders/{id}/charges"): Rule(STAFF, target="work_order"),
+    ("POST", "/work-orders/{id}/charges"): Rule(
+        RECORD, target="work_order", body={"kind": "expense", "description": "Toll", "unit_price": "4.20"}
+    ),
+    ("GET", "/charges/{id}"): Rule(STAFF, target="charge"),
+    ("DELETE", "/charges/{id}"): Rule(RECORD, target="spare_charge"),
     # (end of billing reports)
+    # --- field sync, device bundle and held queue (issue 4) ---
+    # whoever works in the field syncs (admins, dispatchers, technicians); a batch is one note, new ids each time
+    ("GET", "/field/bundle"): Rule(OFFICE | {"technician", "technician2"}),
+    ("GET", "/field/parts"): Rule(OFFICE | {"technician", "technician2"}, query={"q": "seal"}),
+    ("POST", "/field/sync"): Rule(
+        OFFICE | {"technician", "technician2"},
+        body=lambda i: {
+            "device_id": str(__import__("uuid").uuid4()),
+            "commands": [
+                {
+                    "mutation_id": str(__import__("uuid").uuid4()),
+                    "seq": 1,
+                    "type": "note.add",
+                    "work_order_id": i["work_order"],
+                    "payload": {"body": "Checked"},
+                }
+            ],
+        },
+    ),
+    ("GET", "/field/devices"): Rule(OFFICE | {"technician", "technician2"}, leaks=("field_device",)),
+    ("GET", "/field/held"): Rule(OFFICE, leaks=("field_held",)),
+    ("POST", "/field/held/{id}/accept"): Rule(OFFICE, target="field_held"),
+    ("POST", "/field/held/{id}/reject"): Rule(OFFICE, target="field_held", body={"reason": "Not needed"}),
+    # (end of field sync)
+    # --- technician app /m/ (issue 4) ---
+    # (end of field app)
+    # --- live events (issue 4) ---
+    # (end of field live)
 }
 
 

@@ -57,6 +57,10 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "invoices.view": frozenset({A, D, C, U}),
     "invoices.manage": frozenset({A, C}),  # drafts, issue, credit notes, payments
     "charges.record": frozenset({A, D, T}),  # expenses and fixed charges on a work order
+    # field (issue 4)
+    "field.sync": frozenset({A, D, T}),  # the phone app: bundle of assigned work, offline sync, own devices
+    "field.review": frozenset({A, D}),  # the office: the held queue (accept, reject) and every device
+    "field.live": frozenset({A, D}),  # the office pages follow technicians' work live (SSE, /live/events/)
 }
 
 

@@ -222,6 +222,19 @@ def _require_open_for_recording(wo: WorkOrder, what: str) -> None:
         raise DomainError(ErrorCode.CONFLICT, f"The work order has been invoiced: {what} can no longer be changed.")
 
 
+def _require_recordable(actor: Actor, wo: WorkOrder, what: str, accepted_by: Actor | None) -> None:
+    """The usual recording checks, or, for a fact held from the field (DOMAIN.md §5 rule 3), the office
+    member accepting it: then the technician's fact is recorded even on closed, cancelled or invoiced work
+    (on invoiced work it becomes a late fact of the revenue-leakage report; no invoice changes)."""
+    if accepted_by is None:
+        _require_recording(actor, wo)
+        _require_open_for_recording(wo, what)
+        return
+    require(accepted_by, "work_orders.record_any", "Only the office accepts work held from the field.")
+    if accepted_by.organization_id != wo.organization_id:
+        raise not_found("Work order")
+
+
 def _require_not_on_invoice(fact, what: str) -> None:
     """A time entry or part usage on an invoice line that no credit note released is frozen (billing rule 1)."""
     line = fact.invoice_lines.filter(released=False).select_related("invoice").first()
@@ -524,6 +537,26 @@ def _set_helpers(actor: Actor, wo: WorkOrder, helper_ids, lead) -> bool:
     return True
 
 
+def _refuse_waiving_without_reason(wo: WorkOrder) -> None:
+    """Turning billable work with billable time, parts or charges recorded into non-billable work would let
+    it go unbilled without a word: that is marking it no charge, which needs a reason (billing, issue 5).
+    Work already marked no charge keeps its reason, so it may become non-billable."""
+    if wo.billing_status == BillingStatus.NO_CHARGE:
+        return
+    recorded = (
+        wo.time_entries.filter(is_billable=True).exists()
+        or wo.part_usages.filter(is_billable=True).exists()
+        or wo.charges.filter(is_billable=True).exists()
+    )
+    if recorded:
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            "Billable time, parts or charges are recorded on this work order: to bill nothing, mark it "
+            "“No charge” and say why.",
+            field="is_billable",
+        )
+
+
 EDITABLE_FIELDS = {
     "title",
     "description",
@@ -584,7 +617,10 @@ def work_order_update(
     if "is_billable" in data:
         if wo.billing_status in (BillingStatus.INVOICED,):
             raise DomainError(ErrorCode.CONFLICT, "An invoiced work order stays billable.")
-        put("is_billable", bool(data["is_billable"]))
+        is_billable = bool(data["is_billable"])
+        if wo.is_billable and not is_billable:
+            _refuse_waiving_without_reason(wo)
+        put("is_billable", is_billable)
     if "equipment_id" in data:
         eq = _in_org(actor, Equipment, data["equipment_id"], "equipment", "equipment")
         if eq is not None and eq.site_id != wo.site_id:
@@ -910,12 +946,18 @@ def _checklist_value(item: ChecklistAnswer, value) -> str:
 
 @transaction.atomic
 def checklist_answer(
-    *, actor: Actor, work_order_id, item_id, value, occurred_at: datetime | None = None
+    *,
+    actor: Actor,
+    work_order_id,
+    item_id,
+    value,
+    occurred_at: datetime | None = None,
+    accepted_by: Actor | None = None,
 ) -> ChecklistAnswer:
-    """Answer (or clear, with an empty value) one checklist item of a work order."""
+    """Answer (or clear, with an empty value) one checklist item of a work order (``accepted_by``: see
+    ``_require_recordable``)."""
     wo = _locked_work_order(actor, work_order_id)
-    _require_recording(actor, wo)
-    _require_open_for_recording(wo, "the checklist")
+    _require_recordable(actor, wo, "the checklist", accepted_by)
     item = ChecklistAnswer.objects.filter(work_order=wo, pk=item_id).first()
     if item is None:
         raise not_found("Checklist item")
@@ -960,11 +1002,15 @@ def time_entry_create(
     kind: str = TimeKind.LABOUR,
     is_billable: bool | None = None,
     note: str = "",
+    occurred_at: datetime | None = None,
+    accepted_by: Actor | None = None,
 ) -> TimeEntry:
-    """Record time on a work order: a start and an end, or a start and a duration."""
+    """Record time on a work order: a start and an end, or a start and a duration.
+
+    ``occurred_at``: when it was recorded (a phone's clock, checked by the sync); ``accepted_by``: see
+    ``_require_recordable``."""
     wo = _locked_work_order(actor, work_order_id)
-    _require_recording(actor, wo)
-    _require_open_for_recording(wo, "time")
+    _require_recordable(actor, wo, "time", accepted_by)
     technician = _time_technician(actor, wo, technician_id)
     if started_at is None:
         raise validation("Enter when the work started.", field="started_at")
@@ -1005,6 +1051,7 @@ def time_entry_create(
         wo,
         actor,
         EventKind.TIME,
+        occurred_at=occurred_at,
         data={"entry": entry.pk, "technician": str(technician), "minutes": entry.duration_minutes, "kind": entry.kind},
     )
     return entry
@@ -1102,11 +1149,14 @@ def part_usage_create(
     unit: str | None = None,
     unit_cost=None,
     is_billable: bool | None = None,
+    occurred_at: datetime | None = None,
+    accepted_by: Actor | None = None,
 ) -> PartUsage:
-    """Record a part used; cost and sale price are copied from the catalogue at this moment."""
+    """Record a part used; cost and sale price are copied from the catalogue at this moment.
+
+    ``occurred_at`` and ``accepted_by``: as for ``time_entry_create``."""
     wo = _locked_work_order(actor, work_order_id)
-    _require_recording(actor, wo)
-    _require_open_for_recording(wo, "parts")
+    _require_recordable(actor, wo, "parts", accepted_by)
     part, description = _part_and_description(actor, part_id, description)
     qty = _decimal(quantity, "quantity", positive=True)
     if unit_cost not in (None, ""):
@@ -1126,7 +1176,13 @@ def part_usage_create(
         created_by=actor.user,
     )
     _bump(wo)
-    _event(wo, actor, EventKind.PART, data={"usage": usage.pk, "part": description, "quantity": str(qty)})
+    _event(
+        wo,
+        actor,
+        EventKind.PART,
+        occurred_at=occurred_at,
+        data={"usage": usage.pk, "part": description, "quantity": str(qty)},
+    )
     return usage
 
 
@@ -1228,8 +1284,12 @@ def attachment_add(
     work_request_id=None,
     caption: str = "",
     is_client_visible: bool | None = None,
+    occurred_at: datetime | None = None,
+    accepted_by: Actor | None = None,
 ) -> Attachment:
-    """Store a validated file on a work order or a work request (see ``attachments.validate_upload``)."""
+    """Store a validated file on a work order or a work request (see ``attachments.validate_upload``).
+
+    ``occurred_at`` and ``accepted_by`` (work orders only): as for ``time_entry_create``."""
     from .attachments import store_upload
     from .selectors import work_request_queryset
 
@@ -1238,9 +1298,12 @@ def attachment_add(
     wo = req = None
     if work_order_id is not None:
         wo = _locked_work_order(actor, work_order_id)
-        if actor.role not in (Role.CLIENT_USER, Role.REQUESTER, Role.ACCOUNTANT):
-            _require_recording(actor, wo)
-        _require_open_for_recording(wo, "attachments")
+        if accepted_by is not None:
+            _require_recordable(actor, wo, "attachments", accepted_by)
+        else:
+            if actor.role not in (Role.CLIENT_USER, Role.REQUESTER, Role.ACCOUNTANT):
+                _require_recording(actor, wo)
+            _require_open_for_recording(wo, "attachments")
     else:
         req = work_request_queryset(actor=actor).filter(pk=work_request_id).first()
         if req is None:
@@ -1268,20 +1331,38 @@ def attachment_add(
     )
     if wo is not None:
         _bump(wo)
-        _event(wo, actor, EventKind.ATTACHMENT, data={"attachment": att.pk, "name": att.original_name})
+        _event(
+            wo,
+            actor,
+            EventKind.ATTACHMENT,
+            occurred_at=occurred_at,
+            data={"attachment": att.pk, "name": att.original_name},
+        )
     return att
 
 
 @transaction.atomic
 def signature_capture(
-    *, actor: Actor, work_order_id, image_png: bytes, signed_by_name: str, occurred_at: datetime | None = None
+    *,
+    actor: Actor,
+    work_order_id,
+    image_png: bytes,
+    signed_by_name: str,
+    occurred_at: datetime | None = None,
+    accepted_by: Actor | None = None,
 ) -> WorkOrder:
-    """Store the client's drawn signature (a PNG) and the signer's name on the work order."""
+    """Store the client's drawn signature (a PNG) and the signer's name on the work order (``accepted_by``:
+    a signature held from the field, accepted by the office on closed or cancelled work)."""
     from .attachments import store_signature
 
     wo = _locked_work_order(actor, work_order_id)
-    _require_recording(actor, wo)
-    if wo.status not in (Status.IN_PROGRESS, Status.ON_HOLD, Status.COMPLETED):
+    signed_statuses = {Status.IN_PROGRESS, Status.ON_HOLD, Status.COMPLETED}
+    if accepted_by is None:
+        _require_recording(actor, wo)
+    else:
+        _require_recordable(actor, wo, "the signature", accepted_by)
+        signed_statuses |= {Status.CLOSED, Status.CANCELLED}
+    if wo.status not in signed_statuses:
         raise DomainError(ErrorCode.CONFLICT, "The client signs work that has been started.")
     name = _text(signed_by_name, "signed_by_name", required=True, max_length=200)
     wo.signature = store_signature(image_png, organization_id=wo.organization_id)

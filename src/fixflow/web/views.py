@@ -60,9 +60,12 @@ def home(request):
         context["today_date"] = today
         template = "web/home_technician.html"
     elif actor.role == Role.ACCOUNTANT:
+        from fixflow.billing import report_selectors
+
         context.update(service_selectors.accountant_home(actor=actor))
         for wo in context["to_invoice"]:
             wo.days_waiting = (now - wo.closed_at).days if wo.closed_at else None
+        context["leakage"] = report_selectors.summarize(report_selectors.leakage(actor=actor))
         template = "web/home_accountant.html"
     else:
         context["requests"] = service_selectors.work_request_list(actor=actor, limit=20).items
