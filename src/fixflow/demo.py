@@ -1366,10 +1366,10 @@ TAX_RATES = [
     ),
     ("Exempt: vocational training", "E", "0", "Exempt from VAT under § 4 Nr. 21 UStG (vocational training)", ""),
 ]
-# The overtime calendar is one per organization, read in its own time zone: the Hamburg team's day and the
-# Newark team's (06:00 to midnight Berlin time) both fall inside it, so weekends and Hamburg's public
-# holidays are what is billed as overtime.
-BILLING_CALENDAR = ("Service hours Hamburg and Newark", "Europe/Berlin", [[["06:00", "24:00"]]] * 5 + [[], []])
+# The overtime calendar is one per organization; its hours are read in each site's own time zone (Hamburg
+# work on Hamburg time, Newark work on New York time): Monday to Friday 07:00–18:00 with Hamburg's public
+# holidays. Work before 07:00, after 18:00, on a weekend or a holiday is billed as overtime.
+BILLING_CALENDAR = ("Service hours", "Europe/Berlin", [[["07:00", "18:00"]]] * 5 + [[], []])
 RATE_CLASSES = {
     "Senior engineer": ["technician", "technician4"],
     "Service technician": ["technician2", "technician3", "technician5", "technician6"],

@@ -129,6 +129,26 @@ def test_a_sunday_entry_is_overtime_entirely(world, billing):
     assert lines_of(invoice) == [("Labour, overtime ×1.5 · Tom Technician", D("1"), D("120"), D("0"), D("120.00"))]
 
 
+def test_overtime_is_counted_in_the_working_hours_of_the_sites_own_zone(world, billing):
+    # given office hours Mon–Fri 08:00–17:00 kept in Berlin, and work at a New York site
+    billing.settings.overtime_calendar = BusinessCalendar.objects.create(
+        organization=world.org, name="Office hours", timezone="Europe/Berlin"
+    )
+    billing.settings.save()
+    site = SiteFactory(organization=world.org, client=world.client, timezone="America/New_York")
+    wo = closed_work_order(world, site=site, equipment=None)
+    # from 15:00 to 18:00 in New York (21:00–24:00 in Berlin)
+    time_entry(wo, at(MONDAY, "15:00", zone="America/New_York"), 180)
+    # when
+    [invoice] = _run(world)
+    # then: two hours in New York's working day, one after it
+    assert lines_of(invoice) == [
+        ("Labour · Tom Technician", D("2"), D("80"), D("0"), D("160.00")),
+        ("Labour, overtime ×1.5 · Tom Technician", D("1"), D("120"), D("0"), D("120.00")),
+    ]
+    assert invoice.lines.get(is_overtime=False).detail.startswith("2026-03-02 15:00–18:00")
+
+
 @pytest.mark.parametrize(
     "level, expected_price",
     [

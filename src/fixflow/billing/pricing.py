@@ -143,7 +143,8 @@ class Pricer:
         for line in QuoteLine.objects.filter(quote_id__in=quote_ids).order_by("position", "id"):
             self.quote_lines[line.quote_id].append(line)
         self._items: dict[int, dict[int, Decimal]] = {}
-        self._calendar = None
+        self._calendar: dict | None = None  # the overtime calendar's snapshot
+        self._calendars: dict[str, sla_clock.Calendar] = {}  # … read in each site's zone
         self._calendar_loaded = False
 
     def _remember_contract(self, c: ServiceContract) -> None:
@@ -324,14 +325,20 @@ class Pricer:
 
     # --- overtime ---------------------------------------------------------------------------
 
-    @property
-    def calendar(self) -> sla_clock.Calendar | None:
-        """The working hours outside which labour is overtime (None: no overtime)."""
+    def calendar(self, zone: str) -> sla_clock.Calendar | None:
+        """The working hours outside which labour is overtime, at a site in ``zone`` (None: no overtime).
+
+        The organization has one overtime calendar; its week (08:00–17:00 …) and holidays are read as the
+        site's local time, so work at a New York site is not priced on Berlin office hours."""
         if not self._calendar_loaded:
             cal = self.settings.overtime_calendar
-            self._calendar = sla_engine.calendar_from_snapshot(sla_engine.calendar_snapshot(cal)) if cal else None
+            self._calendar = sla_engine.calendar_snapshot(cal) if cal else None
             self._calendar_loaded = True
-        return self._calendar
+        if self._calendar is None:
+            return None
+        if zone not in self._calendars:
+            self._calendars[zone] = sla_engine.calendar_from_snapshot({**self._calendar, "timezone": zone})
+        return self._calendars[zone]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,7 +559,7 @@ def _time_lines(pricer, ctx, entry, included, line, zone, discount, discount_rea
         started_at=entry.started_at,
         ended_at=entry.ended_at,
         duration_minutes=entry.duration_minutes,
-        calendar=pricer.calendar,
+        calendar=pricer.calendar(zone),
         minimum=settings.labour_minimum_minutes,
         increment=settings.labour_increment_minutes,
     )
