@@ -477,6 +477,25 @@ def test_open_policy_replace_cancels_the_old_one_with_a_reason(world):
     assert occurrence(plan, "2026-02-28").work_order.status == "new"
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite takes no row locks (FOR UPDATE)")
+def test_open_policy_replace_locks_the_open_work_order_before_the_target_as_a_completion_does(world):
+    # given a plan that replaces open work, with its January work order open
+    from django.test.utils import CaptureQueriesContext
+
+    plan = make_plan(world, open_policy="replace")
+    run(plan, at(2026, 1, 31))
+    # when February is generated
+    with CaptureQueriesContext(connection) as queries:
+        assert run(plan, at(2026, 2, 28)).replaced == 1
+    # then the work order is locked before the plan target (a completion takes them in that order too)
+    locks = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    first = {
+        table: next(i for i, sql in enumerate(locks) if sql.split(" FROM ", 1)[1].startswith(f'"{table}"'))
+        for table in ("service_workorder", "maintenance_plantarget")
+    }
+    assert first["service_workorder"] < first["maintenance_plantarget"]
+
+
 def test_a_completed_previous_one_does_not_block_the_next(world):
     plan = make_plan(world)
     run(plan, at(2026, 1, 31))

@@ -41,6 +41,7 @@ from fixflow.core.choices import Role
 from fixflow.core.errors import validation
 from fixflow.core.permissions import Actor
 from fixflow.service.choices import ACTIVE_STATUSES, Status, WorkOrderType
+from fixflow.service.models import WorkOrder
 
 from . import recurrence
 from .choices import DayShift, Mode, OccurrenceStatus, OpenPolicy, TriggerKind
@@ -484,6 +485,7 @@ def _counters(target: PlanTarget) -> tuple:
 def _generate_locked(work: list[_Pair], *, now: datetime) -> Stats:
     """Inside the caller's transaction: lock the targets, decide from their state read again, write."""
     stats = Stats()
+    _lock_replaceable(work)
     targets = _targets(work, lock=True, create=True)
     states = _load_states(work, targets)
     before = {key: _counters(t) for key, t in targets.items()}
@@ -523,6 +525,7 @@ def _generate_one(pair: _Pair, *, now: datetime) -> Stats:
     """One target in its own transaction, its work orders through ``work_order_create``."""
     try:
         with transaction.atomic():
+            _lock_replaceable([pair])
             targets = _targets([pair], lock=True, create=True)
             target = targets[pair.key]
             decisions = _decide(pair, target, _load_states([pair], targets)[pair.key])
@@ -531,6 +534,24 @@ def _generate_one(pair: _Pair, *, now: datetime) -> Stats:
             return stats
     except Exception as exc:  # one broken plan must not stop the others; the error is reported
         return Stats().failed(pair.plan, pair.equipment, exc)
+
+
+def _lock_replaceable(pairs: list[_Pair]) -> None:
+    """Lock the open work orders that plans with the open policy "replace" may cancel, before their targets.
+
+    Completing a generated work order locks the work order, then its target (``on_completion``); the
+    generator cancelling that work order would otherwise hold the target and wait for the work order.
+    Taken in the same order, the two wait for each other instead of deadlocking. (The plan's open work on
+    its other equipment is locked too: a few rows more, not a wrong answer.)"""
+    replacing = [p for p in pairs if p.plan.open_policy == OpenPolicy.REPLACE]
+    if not replacing:
+        return
+    open_work = Occurrence.objects.filter(
+        plan_id__in={p.plan.pk for p in replacing},
+        equipment_id__in={p.equipment.pk for p in replacing},
+        work_order__status__in=ACTIVE_STATUSES,
+    ).values("work_order_id")
+    list(WorkOrder.objects.select_for_update().filter(pk__in=open_work).order_by("pk").values_list("pk", flat=True))
 
 
 def _targets(pairs: list[_Pair], *, lock: bool = False, create: bool = False) -> dict[tuple[int, int], PlanTarget]:
