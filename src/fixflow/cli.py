@@ -109,7 +109,7 @@ def demo(host: str, port: int, serve_after: bool = True, with_worker: bool = Tru
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("load_demo")
+    call_command("load_demo", url=f"http://{host}:{port}/")
     if not serve_after:
         return 0
     # the worker logs warnings only here, so that the server's terminal stays readable
