@@ -24,6 +24,7 @@ import heapq
 import io
 import math
 import random
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -1882,7 +1883,57 @@ class _Loader:
             _run(stories, sim)
         sla_engine.scan(now=self.now)  # the clocks whose at-risk or due instant passed since their last change
         self._finish(stories)
+        self._field_held()
         return org
+
+    def _field_held(self) -> None:
+        """Two changes a phone sent after the office had moved on, waiting in "Held from the field": travel
+        time recorded offline on work the office closed meanwhile, and a part on work already invoiced."""
+        from fixflow.field.sync import CommandIn, sync_commands
+
+        oid = self.org.pk
+        closed = (
+            WorkOrder.objects.filter(organization_id=oid, status=Status.CLOSED, billing_status=BillingStatus.TO_INVOICE)
+            .exclude(lead_technician=None)
+            .order_by("-closed_at", "pk")
+            .first()
+        )
+        invoiced = (
+            WorkOrder.objects.filter(organization_id=oid, billing_status=BillingStatus.INVOICED)
+            .exclude(lead_technician=None)
+            .order_by("-closed_at", "pk")
+            .first()
+        )
+        part = Part.objects.filter(organization_id=oid, is_active=True).order_by("sku").first()
+        changes = []  # (work order, command type, payload, the phone's time, when the phone came online)
+        if closed is not None:
+            done = closed.completed_at or closed.closed_at
+            payload = {"started_at": done.isoformat(), "duration_minutes": 35, "kind": "travel"}
+            online = min(closed.closed_at + timedelta(hours=3), self.now)
+            changes.append((closed, "time.add", {**payload, "note": "Drive back to the depot"}, done, online))
+        if invoiced is not None and part is not None:
+            issued = (
+                Invoice.objects.filter(lines__work_order=invoiced, number__isnull=False)
+                .order_by("issued_at")
+                .values_list("issued_at", flat=True)
+                .first()
+            )
+            done = invoiced.completed_at or invoiced.closed_at
+            online = min((issued or self.now) + timedelta(hours=5), self.now)
+            changes.append((invoiced, "part.use", {"part_id": part.pk, "quantity": "1"}, done, online))
+        for wo, kind, payload, when, online in changes:
+            technician = next(a for a in self.actors.values() if a.user_id == wo.lead_technician_id)
+            command = CommandIn(
+                mutation_id=uuid.UUID(int=self.rng.getrandbits(128)),
+                seq=1,
+                type=kind,
+                work_order_id=wo.pk,
+                payload=payload,
+                occurred_at=when.isoformat(),
+            )
+            device = uuid.UUID(int=self.rng.getrandbits(128))
+            with clock.frozen_at(online):
+                sync_commands(actor=technician, device_id=device, commands=[command], label="Android phone")
 
     def _reference_data(self, admin: Actor) -> None:
         self.categories = {

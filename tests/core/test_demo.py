@@ -565,3 +565,21 @@ def test_quotes_were_sent_accepted_with_a_signature_rejected_and_one_is_still_a_
     assert accepted.converted_invoice.number.startswith("INV-") and accepted.converted_invoice.issued_at < NOW
     assert quotes["rejected"].rejection_reason and quotes["draft"].sent_at is None
     assert all(q.created_at <= q.updated_at <= NOW for q in quotes.values())
+
+
+def test_two_changes_from_a_phone_wait_for_the_office_in_the_held_queue(org):
+    # given the demo's field commands
+    from fixflow.field.choices import CommandStatus
+    from fixflow.field.models import SyncCommand
+
+    held = SyncCommand.objects.filter(organization=org).select_related("work_order")
+    # then one change on closed work and one on invoiced work wait, and nothing of them was recorded
+    assert sorted((c.type, c.status, c.hold_reason) for c in held) == [
+        ("part.use", CommandStatus.HELD, "invoiced"),
+        ("time.add", CommandStatus.HELD, "closed"),
+    ]
+    for command in held:
+        assert command.user_id == command.work_order.lead_technician_id
+        assert command.effective_at <= NOW and not command.time_flagged
+    closed = held.get(type="time.add").work_order
+    assert not closed.time_entries.filter(note="Drive back to the depot").exists()
