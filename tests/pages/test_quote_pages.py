@@ -53,6 +53,7 @@ def test_the_list_shows_quotes_with_status_badges_and_filters(qw, office):
     assert draft.number in page and sent.number in page
     assert 'data-status="draft"' in page and 'data-status="sent"' in page
     assert "1,713.60 EUR" in page
+    assert '<option value="" selected>All clients</option>' in page
     # when filtered by status
     page = html(office.get("/quotes/", {"status": "sent"}))
     assert sent.number in page and draft.number not in page

@@ -31,7 +31,9 @@ class QuoteFilterForm(ListFilterForm):
     """The list filters: status, client (not for client users: they see only theirs) and a search."""
 
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *QuoteStatus.choices])
-    client = forms.ModelChoiceField(label=_("Client"), required=False, queryset=Client.objects.none())
+    client = forms.ModelChoiceField(
+        label=_("Client"), required=False, queryset=Client.objects.none(), empty_label=_("All clients")
+    )
 
     def __init__(self, data, *, actor: Actor, **kwargs):
         super().__init__(data, actor=actor, **kwargs)
