@@ -81,11 +81,6 @@ def test_client_users_do_not_see_the_charges_section(world, wo, svc_login):
     assert 'id="wo-charges"' not in page and "180.00" not in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.selectors.visible_events shows UPDATED events to client users, and charge_add writes one "
-    "naming the charge: it should hide events whose data has a 'charge' key (costs stay internal)",
-)
 def test_client_users_do_not_see_charges_in_the_history(world, wo, svc_login):
     billing_services.charge_add(actor=world.dispatcher, work_order_id=wo.pk, description="Crane", unit_price="180")
     page = html(svc_login(world.client_user).get(f"/work-orders/{wo.pk}/"))

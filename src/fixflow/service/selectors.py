@@ -268,7 +268,7 @@ def _attach_people(wo: WorkOrder) -> None:
 
 def visible_events(*, actor: Actor, events: QuerySet[WorkOrderEvent], work_order_id) -> QuerySet[WorkOrderEvent]:
     """Timeline rows the actor may see: client users and requesters see no costs (time, parts,
-    materials), no internal notes and no events of internal attachments (their names would show)."""
+    materials, charges), no internal notes and no events of internal attachments (their names would show)."""
     if actor.can("notes.internal"):
         return events
     visible_files = list(
@@ -276,6 +276,7 @@ def visible_events(*, actor: Actor, events: QuerySet[WorkOrderEvent], work_order
     )
     return (
         events.exclude(kind__in=["time", "time_removed", "part", "part_removed", "material"])
+        .exclude(kind="updated", data__has_key="charge")
         .exclude(kind="note", data__client_visible=False)
         .exclude(Q(kind="attachment") & ~Q(data__attachment__in=visible_files))
     )
