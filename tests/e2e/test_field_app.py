@@ -1,5 +1,9 @@
 """The technician app (/m/) on a phone, offline: a whole job is done without network, survives a reload,
-and reaches the server exactly once when the network comes back."""
+and reaches the server exactly once when the network comes back, while the dispatcher's open pages show
+it by themselves.
+
+The pages run against uvicorn (``asgi_site_url``: ASGI, as ``fixflow serve``), where the office's live
+events (``/live/events/``) stay open."""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from fixflow.service.choices import EventKind, Status
 from fixflow.service.models import Attachment, PartUsage, TimeEntry, WorkOrder, WorkOrderEvent, WorkOrderNote
 
 from .conftest import log_in
-from .flow_fixtures import flow_data, log_out, planned_work_order
+from .flow_fixtures import flow_data, log_out, planned_work_order, status_badge
+from .test_live_updates import LIVE_MS, not_reloaded, open_live
 from .test_work_order_phone import assert_fits_the_screen, draw_signature
 
 __all__ = ["flow_data", "planned_work_order"]  # fixtures, imported so pytest finds them
@@ -25,6 +30,11 @@ __all__ = ["flow_data", "planned_work_order"]  # fixtures, imported so pytest fi
 pytestmark = pytest.mark.browser
 
 CHANGES = 11  # start, timer start and stop, time by hand, part, three checklist answers, photo, signature, complete
+
+
+@pytest.fixture
+def site_url(asgi_site_url):
+    return asgi_site_url
 
 
 def png_photo() -> dict:
@@ -60,6 +70,14 @@ def test_a_technician_does_a_whole_job_offline_and_it_reaches_the_server_once(
     # given today's work order for the technician, which needs the client's signature
     wo = planned_work_order
     WorkOrder.objects.filter(pk=wo.pk).update(scheduled_start=timezone.now(), requires_signature=True)
+    # and the dispatcher in the office, with the work order's page and the home page open
+    office = open_page()
+    log_in(office, world.dispatcher)
+    detail = open_live(office, f"/work-orders/{wo.pk}/")
+    home = open_live(office.context.new_page(), "/")
+    expect(status_badge(detail)).to_have_text("Planned")
+    to_review = home.locator(".grid .panel", has_text="To review")
+    expect(to_review).not_to_contain_text(wo.number)
     page = open_page(phone=True)
     log_in(page, world.technician)
     open_the_app(page, wo)
@@ -89,10 +107,11 @@ def test_a_technician_does_a_whole_job_offline_and_it_reaches_the_server_once(
     expect(time.locator("[data-entry]")).to_have_count(2)
     expect(time.locator("[data-entry]", has_text="Drive from the depot")).to_contain_text("25 min")
 
-    # add a part, found in the catalogue kept on the phone
+    # add a part, found by typing in the catalogue the bundle put on the phone
     parts = section(page, "parts")
     parts.locator("summary", has_text="Add a part").click()
     parts.get_by_label("Find a part").fill("gasket")
+    expect(parts.locator(".fapp-part-results")).to_contain_text("Offline: searching the parts kept on this phone.")
     parts.locator(".fapp-part-option", has_text="Gasket DN50").click()
     expect(parts.locator(".fapp-part-chosen")).to_have_text("Gasket DN50 · GSK-050")
     parts.get_by_label("Quantity").fill("2")
@@ -155,7 +174,19 @@ def test_a_technician_does_a_whole_job_offline_and_it_reaches_the_server_once(
     expect(indicator(page)).to_have_attribute("data-state", "online")
     expect(indicator(page)).to_contain_text("all sent")
 
-    # then the server has every change, exactly once
+    # then the dispatcher's open pages show it by themselves, without a reload
+    # (checked before the test reads the database: on SQLite the server's threads share the test's connection)
+    expect(status_badge(detail)).to_have_text("Completed", timeout=LIVE_MS)
+    expect(detail.locator("#wo-time")).to_contain_text("Drive from the depot", timeout=LIVE_MS)
+    expect(detail.locator("#wo-parts")).to_contain_text("Gasket DN50", timeout=LIVE_MS)
+    expect(detail.locator("#checklist-count")).to_have_text("3/3 done", timeout=LIVE_MS)
+    expect(detail.locator("#wo-attachments")).to_contain_text("Valve after cleaning", timeout=LIVE_MS)
+    expect(detail.locator("#wo-signature")).to_contain_text("Hans Meier", timeout=LIVE_MS)
+    expect(detail.locator("#wo-timeline")).to_contain_text("Status changed", timeout=LIVE_MS)
+    expect(to_review).to_contain_text(wo.number, timeout=LIVE_MS)
+    assert [not_reloaded(p) for p in (detail, home)] == [True, True]
+
+    # and the server has every change, exactly once
     wo = WorkOrder.objects.get(pk=wo.pk)
     assert wo.status == Status.COMPLETED
     assert wo.resolution_notes == "Bearing regreased, gasket replaced."
@@ -275,11 +306,18 @@ def test_the_app_rules_replay_queued_changes_over_the_servers_copy(browser_page)
                 {...wo, id: 3, status: "on_hold", scheduled_start: new Date(2026, 2, 9, 7, 0).toISOString()},
                 {...wo, id: 4, status: "cancelled"},
             ], now);
+            const catalogue = [
+                {id: 3, sku: "GSK-080", name: "Gasket DN80", barcode: ""},
+                {id: 1, sku: "VLV-1", name: "Valve", barcode: "4006381333931"},
+                {id: 2, sku: "GSK-050", name: "gasket DN50", barcode: ""},
+            ];
             return {
                 stale: [stale.part_usages.length, stale.time_entries.length, stale.checklist[0].value],
                 fresh: [fresh.part_usages.map((u) => u.id), fresh.time_entries.length, fresh.queued],
                 guards: m.completionChecklist(stale, "Done").map((g) => [g.guard, g.met]),
                 lists: Object.fromEntries(Object.entries(grouped).map(([k, v]) => [k, v.map((w) => w.id)])),
+                parts: ["gsk", "DN", "4006381333931", "400638"]
+                    .map((q) => m.searchParts(catalogue, q).map((p) => p.id)),
                 offset: /^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}[+-]\\d\\d:\\d\\d$/
                     .test(m.isoWithOffset(now)),
             };
@@ -298,6 +336,8 @@ def test_the_app_rules_replay_queued_changes_over_the_servers_copy(browser_page)
     # started or paused work is today's, whatever its date; planned work by its day
     assert result["lists"] == {"today": [3, 1], "upcoming": [2], "done": [4]}
     assert result["offset"] is True
+    # parts are found on the phone by name or SKU, or by the whole barcode, listed by name
+    assert result["parts"] == [[2, 3], [2, 3], [1], []]
 
 
 def test_on_a_shared_phone_changes_are_sent_only_under_the_session_of_who_made_them(

@@ -1591,7 +1591,7 @@ def test_every_page_has_a_rule():
 
 # --- the matrix ----------------------------------------------------------------------------------
 
-TENANT_MODELS_APPS = ("core", "customers", "assets", "inventory", "service", "sla", "maintenance", "billing")
+TENANT_MODELS_APPS = ("core", "customers", "assets", "inventory", "service", "sla", "maintenance", "billing", "field")
 
 
 def _fingerprint(organization_id: int | None = None) -> dict:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Schema
@@ -154,12 +155,42 @@ def install_error_handlers(api) -> None:
             message = "CSRF check failed: send the X-CSRFToken header with the csrftoken cookie's value."
         return problem(code, message, status=exc.status_code)
 
+    @api.exception_handler(RequestDataTooBig)
+    def request_too_big(request, exc):
+        return request_too_large(request)
+
     @api.exception_handler(IntegrityError)
     def integrity_error(request, exc):
         return problem(
             ErrorCode.CONFLICT,
             "This would duplicate or orphan existing data; check unique fields such as names, numbers and SKUs.",
         )
+
+
+# What to do about a body over DATA_UPLOAD_MAX_MEMORY_SIZE, by endpoint (its URL name); the default otherwise.
+TOO_LARGE_ADVICE = {
+    "field_sync": "Send fewer commands per request (the app sends its queue in batches of at most 3 MB), "
+    "and photos of a few hundred KB.",
+}
+
+
+def request_too_large(request: HttpRequest) -> JsonResponse:
+    """413 for a request body (not counting multipart files) over ``DATA_UPLOAD_MAX_MEMORY_SIZE``.
+
+    Django raises ``RequestDataTooBig`` when the body is read, which it would otherwise answer with a bare 400.
+    """
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    match = getattr(request, "resolver_match", None)
+    upload_mb = settings.FIXFLOW_MAX_UPLOAD_BYTES // (1024 * 1024)
+    advice = TOO_LARGE_ADVICE.get(getattr(match, "url_name", None) or "") or (
+        f"Send less per request; send files as multipart/form-data uploads (up to {upload_mb} MB each)."
+    )
+    return problem(
+        ErrorCode.UPLOAD_TOO_LARGE,
+        f"The request body is over the server's limit of {limit / (1024 * 1024):g} MB. {advice}",
+        title="Request too large",
+        max_bytes=limit,
+    )
 
 
 # --- versions (If-Match / ETag) -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """What a technician's phone keeps for offline work (DOMAIN.md §5 rule 1): the bundle of their assigned work
-orders, the parts catalogue search, their devices. Reads only, scoped to the acting technician, in a
-fixed number of queries whatever the number of work orders.
+orders with the parts they are likely to need, the parts catalogue search, their devices. Reads only, scoped
+to the acting technician, in a fixed number of queries whatever the number of work orders.
 
 Serving a bundle also records the base values of each work order's editable fields at its version
 (``FieldBase``): a field edit made offline is merged against them.
@@ -25,7 +25,15 @@ from fixflow.customers.models import Contact
 from fixflow.inventory.models import Part
 from fixflow.service import lifecycle
 from fixflow.service.choices import Status
-from fixflow.service.models import Attachment, PartUsage, TimeEntry, WorkOrder, WorkOrderHelper, WorkOrderNote
+from fixflow.service.models import (
+    Attachment,
+    PartUsage,
+    PlannedMaterial,
+    TimeEntry,
+    WorkOrder,
+    WorkOrderHelper,
+    WorkOrderNote,
+)
 
 from .choices import CommandStatus
 from .commands import field_values
@@ -36,6 +44,8 @@ MAX_DAYS = 31
 HISTORY = 5  # earlier work orders shown per equipment
 BASE_KEEP_DAYS = 30
 PARTS_LIMIT = 20
+BUNDLE_PARTS = 200  # catalogue parts on the phone besides the planned ones: the most used first
+BUNDLE_PARTS_DAYS = 90  # "most used": part usages recorded this recently
 _COMPLETE = lifecycle.transition_for(Status.IN_PROGRESS, Status.COMPLETED)
 
 
@@ -89,8 +99,42 @@ def bundle(*, actor: Actor, days: int = 3) -> dict[str, Any]:
         "server_time": clock.now(),
         "days": days,
         "work_orders": [_work_order(actor, wo, history, meters) for wo in work_orders],
+        "parts": _bundle_parts(actor, work_orders),
         "held": field_messages(actor=actor),
     }
+
+
+def _bundle_parts(actor: Actor, work_orders: list[WorkOrder]) -> list[dict[str, Any]]:
+    """The catalogue parts the phone searches offline, by name: those planned on the bundled work orders
+    (even if deactivated since: the office chose them for the job), and ``BUNDLE_PARTS`` of the
+    organization's active parts, the most used in the last ``BUNDLE_PARTS_DAYS`` days, then the others by
+    name.
+
+    At most three queries whatever the number of work orders: the usage counts (grouped in the database over one
+    organization's recent usages), the rest of the catalogue by name when fewer parts were used, and the
+    part rows."""
+    org_id = actor.organization_id
+    chosen = list(
+        PartUsage.objects.filter(
+            organization_id=org_id,
+            part__is_active=True,
+            created_at__gte=clock.now() - timedelta(days=BUNDLE_PARTS_DAYS),
+        )
+        .values("part_id")
+        .annotate(uses=Count("id"))
+        .order_by("-uses", "part__name", "part_id")
+        .values_list("part_id", flat=True)[:BUNDLE_PARTS]
+    )
+    if len(chosen) < BUNDLE_PARTS:
+        by_name = Part.objects.filter(organization_id=org_id, is_active=True).exclude(pk__in=chosen)
+        chosen += by_name.order_by("name", "id").values_list("pk", flat=True)[: BUNDLE_PARTS - len(chosen)]
+    planned = PlannedMaterial.objects.filter(work_order__in=[wo.pk for wo in work_orders], part__isnull=False)
+    return list(
+        Part.objects.filter(organization_id=org_id)
+        .filter(Q(pk__in=chosen) | Q(pk__in=planned.values("part_id")))
+        .order_by("name", "id")
+        .values("id", "sku", "name", "unit", "barcode")
+    )
 
 
 def _work_order(actor: Actor, wo: WorkOrder, history: dict, meters: dict) -> dict[str, Any]:

@@ -212,19 +212,23 @@ class FieldMessageOut(Schema):
     resolved_at: datetime | None
 
 
-class BundleOut(Schema):
-    server_time: datetime
-    days: int
-    work_orders: list[BundleWorkOrder]
-    held: list[FieldMessageOut] = Field(description="Your changes held for the office, and its recent decisions.")
-
-
 class PartOut(Schema):
     id: int
     sku: str
     name: str
     unit: str
     barcode: str
+
+
+class BundleOut(Schema):
+    server_time: datetime
+    days: int
+    work_orders: list[BundleWorkOrder]
+    parts: list[PartOut] = Field(
+        description="Catalogue parts to search offline: those planned on these work orders, and the "
+        "organization's most used active parts (200, by use in the last 90 days, then by name)."
+    )
+    held: list[FieldMessageOut] = Field(description="Your changes held for the office, and its recent decisions.")
 
 
 # --- devices and the held queue ------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // - "fixflow-field:<organization>:<user>" (one per person): their work orders as the server last sent
 //   them, their outbox of queued changes (numbered by their own `seq`, as the server orders each
 //   person's device separately), changes applied but not yet in a fresh bundle, notices to show,
-//   and the parts they found.
+//   and the parts to search offline (the bundle's, and those found online lately).
 
 const DEVICE_DB = "fixflow-field";
 const PERSON_DB_VERSION = 1;

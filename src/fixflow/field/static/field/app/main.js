@@ -12,6 +12,7 @@ import { renderWorkOrder } from "./workorder.js";
 
 const config = JSON.parse(document.getElementById("fapp-config").textContent);
 const LISTS = new Set(["today", "upcoming", "done"]);
+const PARTS_KEEP_MS = 30 * 24 * 3600_000; // a part found online stays searchable offline this long
 
 function route() {
   const hash = location.hash.replace(/^#\/?/, "");
@@ -183,7 +184,8 @@ class App {
     return this.data.outbox.length;
   }
 
-  /** The bundle from the server replaces the phone's copy (work orders with changes still queued stay). */
+  /** The bundle from the server replaces the phone's copy (work orders with changes still queued stay), and
+   * refreshes the parts kept for offline search: the bundle's, and those found online in the last 30 days. */
   async storeBundle(bundle, startedAt) {
     await this.person.tx(["workOrders", "outbox", "settled", "meta", "parts"], async (stores, promised) => {
       const waiting = new Set((await promised(stores.outbox.getAll())).map((c) => c.work_order_id));
@@ -198,12 +200,22 @@ class App {
       stores.meta.put(bundle.held || [], "held");
       stores.meta.put(bundle.server_time, "serverTime");
       stores.meta.put(Date.now(), "bundleAt");
+      const keptAt = Date.now();
+      const bundled = new Set();
+      for (const part of bundle.parts || []) {
+        bundled.add(part.id);
+        stores.parts.put({ ...part, keptAt });
+      }
+      for (const part of await promised(stores.parts.getAll())) {
+        if (!bundled.has(part.id) && !(part.keptAt > keptAt - PARTS_KEEP_MS)) stores.parts.delete(part.id);
+      }
       const known = new Set(await promised(stores.parts.getAllKeys()));
       for (const wo of bundle.work_orders) {
         for (const usage of wo.part_usages || []) {
           if (usage.part_id && !known.has(usage.part_id)) {
             known.add(usage.part_id);
-            stores.parts.put({ id: usage.part_id, sku: "", name: usage.description, unit: usage.unit, barcode: "" });
+            const { part_id: id, description: name, unit } = usage;
+            stores.parts.put({ id, sku: "", name, unit, barcode: "", keptAt });
           }
         }
       }
@@ -211,10 +223,12 @@ class App {
     markOnce("fapp-bundle-fresh");
   }
 
+  /** Parts found online: kept for offline search (for 30 days, or as long as the bundle carries them). */
   async rememberParts(parts) {
     if (!this.person || !parts.length) return;
+    const keptAt = Date.now();
     await this.person.tx(["parts"], async (stores) => {
-      for (const part of parts) stores.parts.put(part);
+      for (const part of parts) stores.parts.put({ ...part, keptAt });
     });
   }
 

@@ -255,18 +255,19 @@ export function elapsed(sinceIso, now = Date.now()) {
   return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
 }
 
-/** Parts found on the phone when offline: name or SKU containing the text, or the whole barcode. */
+/** Parts found on the phone when offline: name or SKU containing the text, or the whole barcode; by name. */
 export function searchParts(parts, text) {
   const q = text.trim().toLowerCase();
-  if (!q) return parts.slice(0, 20);
-  return parts
-    .filter(
-      (p) =>
-        (p.name || "").toLowerCase().includes(q) ||
-        (p.sku || "").toLowerCase().includes(q) ||
-        (p.barcode || "").toLowerCase() === q,
-    )
-    .slice(0, 20);
+  const found = q
+    ? parts.filter(
+        (p) =>
+          (p.name || "").toLowerCase().includes(q) ||
+          (p.sku || "").toLowerCase().includes(q) ||
+          (p.barcode || "").toLowerCase() === q,
+      )
+    : parts;
+  const byName = (a, b) => (a.name || "").localeCompare(b.name || "") || a.id - b.id;
+  return [...found].sort(byName).slice(0, 20);
 }
 
 /** A map link for a site: its coordinates when known, else its address. */

@@ -10,7 +10,6 @@ import { gettext } from "./ui.js";
 
 const PERIOD_MS = 30_000;
 const REFRESH_MS = 5 * 60_000;
-const PARTS_REFRESH_MS = 60 * 60_000;
 export const BUNDLE_DAYS = 7;
 const MAX_REQUEST_BYTES = 4_500_000; // the server reads at most 5 MB of JSON per request
 
@@ -81,8 +80,7 @@ export class Sync {
       const session = await this.app.confirmSession();
       if (!session) return;
       await this.sendOutbox();
-      await this.refreshBundle();
-      if (Date.now() - (this.lastPartsAt || 0) > PARTS_REFRESH_MS) await this.refreshParts();
+      await this.refreshBundle(); // with the parts to search offline
       this.changed({ lastSyncAt: Date.now(), signedOut: false });
       document.documentElement.dataset.lastSync = String(this.state.lastSyncAt);
     } catch (error) {
@@ -166,15 +164,8 @@ export class Sync {
     this.changed({ lastBundleAt: Date.now() });
   }
 
-  async refreshParts() {
-    const response = await this.request(`${this.config.parts}?q=`);
-    if (response.ok) {
-      await this.app.rememberParts(await response.json());
-      this.lastPartsAt = Date.now();
-    }
-  }
-
-  /** Search the catalogue: on the server when online, else (or when that fails) among the parts on the phone. */
+  /** Search the catalogue: on the server when online, else (or when that fails) among the parts on the phone
+   * (the bundle's, and those found online lately). */
   async searchParts(text) {
     if (navigator.onLine) {
       try {
