@@ -597,3 +597,51 @@ def test_the_organization_logo_is_embedded_and_a_missing_one_is_left_out(billing
     assert pdf.invoice_context(with_logo)["logo"].startswith("data:image/png;base64,iVBOR")
     assert pdf.invoice_context(gone)["logo"] is None
     assert pdf.invoice_context(outside)["logo"] is None
+
+
+# ---------------------------------------------------------------------------------------------
+# the schematron as Fixflow runs it reports exactly what the stylesheet as shipped reports
+
+
+def _broken_documents(billing_world):
+    """Invoices that break rules: totals off by a cent, VAT off the rate, reverse charge without VAT id."""
+    off = make_scenario(billing_world, "standard", issue=False)
+    Invoice.objects.filter(pk=off.pk).update(total_gross=Decimal("440.19"))
+    vat = make_scenario(billing_world, "mixed", issue=False)
+    breakdown = [dict(vat.tax_breakdown[0], tax=str(Decimal(vat.tax_breakdown[0]["tax"]) + 1))]
+    Invoice.objects.filter(pk=vat.pk).update(tax_breakdown=breakdown + vat.tax_breakdown[1:])
+    lines, options = SCENARIOS["reverse_charge"]
+    no_vat_id = make_invoice(billing_world, lines, buyer=dict(options["buyer"], vat_id=""))
+    return [Invoice.objects.get(pk=invoice.pk) for invoice in (off, vat, no_vat_id)]
+
+
+def test_the_schematron_as_run_reports_what_the_stylesheet_as_shipped_reports(billing_world):
+    # given every kind of invoice of the suite, valid and broken, in both syntaxes
+    invoices = [make_scenario(billing_world, name) for name in SCENARIOS]
+    invoices.append(make_credit_note(billing_world, invoices[0]))
+    invoices += _broken_documents(billing_world)
+    failed = 0
+    for invoice in invoices:
+        _terms, xml_cii, xml_ubl = documents(invoice)
+        for kind, xml in (("cii", xml_cii), ("ubl", xml_ubl)):
+            # when
+            report = validate.svrl_report(kind, xml)
+            # then the same rules fire on the same nodes, and the same asserts fail, in the same order
+            assert report == validate.svrl_report(kind, xml, as_shipped=True), (invoice.pk, kind)
+            failed += report.count("<svrl:failed-assert")
+    assert failed >= 4  # the broken invoices were compared on their failures too
+
+
+def test_each_pattern_visits_only_the_elements_its_rules_match(billing_world):
+    # given the CII stylesheet as Fixflow compiles it
+    from fixflow.billing.documents.validate import _direct_patterns, _last_steps
+
+    with open(validate._resource(validate.SCHEMATRON["cii"]), encoding="utf-8") as handle:
+        text = handle.read()
+    # when
+    direct = _direct_patterns(text)
+    # then every pattern starts from the elements it names, and nothing walks the document node by node
+    assert direct.count('select="//(') == 66 - 1  # one pattern has a rule for any element: it walks them
+    assert direct.count('select="@*|*"') == 0 and text.count('select="@*|*"') == 439
+    assert _last_steps("//ram:ID[@schemeID='VA'] | /rsm:A/ram:B[ram:C/@x]") == {"ram:ID", "ram:B"}
+    assert _last_steps("//*[not(*)]") == {"*"} and _last_steps("@*|node()") is None
