@@ -82,3 +82,26 @@ def test_the_dispatchers_open_pages_show_a_technicians_work_without_a_reload(wor
     # then the notes section catches up with the technician's note
     expect(detail.locator("#wo-notes")).to_contain_text("Bearing is worn", timeout=LIVE_MS)
     assert not_reloaded(detail)
+
+
+def test_a_page_whose_refetch_failed_tries_again_by_itself(world, planned_work_order, open_page):
+    # given the dispatcher's work order page, and the server failing the page's next fetch of itself
+    wo = planned_work_order
+    detail = open_page()
+    log_in(detail, world.dispatcher)
+    open_live(detail, f"/work-orders/{wo.pk}/")
+    failed = []
+
+    def fail_once(route):
+        if not failed:
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="Service restarting")
+        else:
+            route.continue_()
+
+    detail.route(f"**/work-orders/{wo.pk}/", fail_once)
+    # when the technician starts the work
+    services.work_order_transition(actor=world.technician, work_order_id=wo.pk, to=Status.IN_PROGRESS)
+    # then the page shows it anyway, a little later, without a reload and without another event
+    expect(status_badge(detail)).to_have_text("In progress", timeout=LIVE_MS)
+    assert failed and not_reloaded(detail)

@@ -220,11 +220,15 @@
   let running = false;
   let leaving = false;
 
-  function schedule(delay = QUIET_MS) {
+  let failures = 0; // fetches in a row that failed (offline, the server restarting, a 5xx)
+  const RETRIES = 5; // then wait for the next event
+
+  function schedule(delay = QUIET_MS, { retry = false } = {}) {
     const now = Date.now();
     if (!timer) firstAt = now;
     clearTimeout(timer);
-    timer = setTimeout(run, Math.max(0, Math.min(delay, firstAt + MAX_WAIT_MS - now)));
+    const wait = retry ? delay : Math.min(delay, firstAt + MAX_WAIT_MS - now);
+    timer = setTimeout(run, Math.max(0, wait));
   }
 
   async function run() {
@@ -238,15 +242,27 @@
     changedIds.clear();
     everything = false;
     running = true;
+    let failed = false;
     try {
       const response = await fetch(location.href, { credentials: "same-origin", cache: "no-store" });
-      if (leaving || !response.ok || response.redirected) return;
+      if (leaving || response.redirected) return;
+      if (!response.ok) {
+        failed = response.status >= 500; // a 4xx (signed out, no longer allowed) will not get better
+        return;
+      }
       const doc = new DOMParser().parseFromString(await response.text(), "text/html");
       apply(doc, ids);
+      failures = 0;
     } catch (error) {
-      // offline or the server restarting: the next event tries again
+      failed = true; // offline or the server restarting
     } finally {
       running = false;
+      if (failed && !leaving && failures < RETRIES) {
+        // what changed is still to be shown: try again, 1 s, 2 s, 4 s… later (then at the next event)
+        failures += 1;
+        ids.forEach((id) => changedIds.add(id));
+        schedule(1000 * 2 ** (failures - 1), { retry: true });
+      }
     }
   }
 
