@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from fixflow.core.files import StoredFileResponse
 from fixflow.service.models import Attachment
 
 from .conftest import assert_problem, png_bytes
@@ -54,6 +55,7 @@ def test_the_download_streams_the_file_under_its_original_name(api, world, start
     assert r["X-Content-Type-Options"] == "nosniff"
     assert r["Content-Disposition"].startswith("attachment;")
     assert "filename*=utf-8''%C3%96lpumpe%20vorher.png" in r["Content-Disposition"]
+    assert isinstance(r, StoredFileResponse)  # streamed in chunks under ASGI too (tests/core/test_files.py)
 
 
 def test_a_text_file_keeps_its_stored_type_and_is_never_sniffed(api, world, started_work_order):

@@ -10,12 +10,13 @@ import binascii
 from datetime import datetime
 from typing import Any
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from fixflow.core.api_support import actor_of, if_match_version, page_of, page_response, set_etag
 from fixflow.core.errors import DomainError, ErrorCode, not_found, validation
+from fixflow.core.files import StoredFileResponse
 from fixflow.core.pagination import Page
 
 from . import schemas, selectors, services
@@ -822,7 +823,7 @@ def attachment_download(request: HttpRequest, id: int):  # noqa: A002
         handle = att.file.open("rb")
     except FileNotFoundError:
         raise DomainError(ErrorCode.NOT_FOUND, "The file is missing from storage.") from None
-    response = FileResponse(handle, as_attachment=True, filename=att.original_name, content_type=att.content_type)
+    response = StoredFileResponse(handle, as_attachment=True, filename=att.original_name, content_type=att.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-cache"

@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from fixflow.core import clock
 from fixflow.core.errors import DomainError, ErrorCode
+from fixflow.core.files import StoredFileResponse
 from fixflow.sla import selectors as sla_selectors
 from fixflow.web.helpers import actor_required, add_domain_error
 
@@ -913,7 +914,7 @@ def attachment_download(request, pk):
         raise Http404("The file is missing from storage.") from None
     inline = bool(request.GET.get("inline")) and att.is_image
     return _private(
-        FileResponse(handle, as_attachment=not inline, filename=att.original_name, content_type=att.content_type)
+        StoredFileResponse(handle, as_attachment=not inline, filename=att.original_name, content_type=att.content_type)
     )
 
 
@@ -926,7 +927,7 @@ def attachment_thumbnail(request, pk):
         handle = att.thumbnail.open("rb")
     except FileNotFoundError:
         raise Http404("The thumbnail is missing from storage.") from None
-    return _private(FileResponse(handle, content_type="image/jpeg"))
+    return _private(StoredFileResponse(handle, content_type="image/jpeg"))
 
 
 @actor_required
@@ -938,4 +939,4 @@ def work_order_signature_image(request, pk):
         handle = wo.signature.open("rb")
     except FileNotFoundError:
         raise Http404("The signature is missing from storage.") from None
-    return _private(FileResponse(handle, content_type="image/png", filename=f"{wo.number}-signature.png"))
+    return _private(StoredFileResponse(handle, content_type="image/png", filename=f"{wo.number}-signature.png"))
