@@ -60,6 +60,15 @@ def test_a_technician_works_a_job_on_the_phone(world, planned_work_order, phone_
     page.wait_for_url(re.compile(rf"/work-orders/{wo.pk}/$"))
     assert_fits_the_screen(page)
 
+    # the page reads in the order of the job: what to do, where, the work; the SLA and charges after
+    tops = page.evaluate(
+        """() => Object.fromEntries(["wo-summary", "wo-actions", "wo-info", "wo-time", "wo-charges", "sla-panel"]
+            .map((c) => [c, document.querySelector("." + c)?.getBoundingClientRect().top ?? null]))"""
+    )
+    present = [name for name, top in sorted(tops.items(), key=lambda item: item[1] or 0) if top is not None]
+    expected = ["wo-summary", "wo-actions", "wo-info", "wo-time", "wo-charges", "sla-panel"]
+    assert present == [name for name in expected if tops[name] is not None] and len(present) >= 5, tops
+
     # the main actions are big enough to hit with a thumb
     start = transition_form(page, "start").get_by_role("button", name="Start work")
     assert_big_enough(start)
