@@ -23,7 +23,7 @@ from fixflow.core.pagination import Page, paginate
 from fixflow.core.permissions import Actor, require
 from fixflow.customers.models import Contact
 from fixflow.inventory.models import Part
-from fixflow.service import lifecycle
+from fixflow.service import lifecycle, services
 from fixflow.service.choices import Status
 from fixflow.service.models import (
     Attachment,
@@ -139,7 +139,7 @@ def _bundle_parts(actor: Actor, work_orders: list[WorkOrder]) -> list[dict[str, 
 
 def _work_order(actor: Actor, wo: WorkOrder, history: dict, meters: dict) -> dict[str, Any]:
     checklist = list(wo.checklist.all())
-    facts = _facts(actor, wo, checklist)
+    facts = services.work_order_facts(actor, wo, is_assigned=True, checklist=checklist)  # prefetched rows
     return {
         "id": wo.pk,
         "number": wo.number,
@@ -202,31 +202,6 @@ def _work_order(actor: Actor, wo: WorkOrder, history: dict, meters: dict) -> dic
         ],
         "meters": meters.get(wo.equipment_id, []),
     }
-
-
-def _facts(actor: Actor, wo: WorkOrder, checklist) -> lifecycle.Facts:
-    """The lifecycle facts from the prefetched rows (``services.work_order_facts`` reads them one by one)."""
-    return lifecycle.Facts(
-        status=Status(wo.status),
-        now=clock.now(),
-        actor_role=actor.role,
-        actor_user_id=actor.user_id,
-        actor_is_assigned=True,
-        has_assignee=wo.lead_technician_id is not None,
-        has_scheduled_start=wo.scheduled_start is not None,
-        hold_reason=wo.hold_reason,
-        resolution_notes=wo.resolution_notes,
-        unanswered_required_items=tuple(i.label for i in checklist if i.is_required and not i.value),
-        requires_equipment=wo.requires_equipment,
-        has_equipment=wo.equipment_id is not None,
-        requires_signature=wo.requires_signature,
-        has_signature=bool(wo.signature),
-        completed_by_id=wo.completed_by_id,
-        requires_four_eyes_review=actor.organization.requires_four_eyes_review,
-        closed_at=wo.closed_at,
-        reopen_window_days=actor.organization.reopen_window_days,
-        billing_status=wo.billing_status,
-    )
 
 
 def _client(wo: WorkOrder) -> dict[str, Any]:

@@ -700,21 +700,32 @@ def _plain(value):
 # the lifecycle
 
 
-def work_order_facts(actor: Actor, wo: WorkOrder, *, now: datetime | None = None) -> lifecycle.Facts:
-    """Everything the lifecycle guards need to know, read from the database."""
+def work_order_facts(
+    actor: Actor,
+    wo: WorkOrder,
+    *,
+    now: datetime | None = None,
+    is_assigned: bool | None = None,
+    checklist: list | None = None,
+) -> lifecycle.Facts:
+    """Everything the lifecycle guards need to know, read from the database; a caller that has read the
+    work order's checklist rows already (``checklist``) or knows the actor is assigned (``is_assigned``,
+    e.g. the technician's own bundle) passes them and saves the queries."""
+    if checklist is not None:
+        unanswered = tuple(i.label for i in checklist if i.is_required and not i.value)
+    else:
+        unanswered = tuple(wo.checklist.filter(is_required=True, value="").values_list("label", flat=True))
     return lifecycle.Facts(
         status=Status(wo.status),
         now=now or clock.now(),
         actor_role=actor.role,
         actor_user_id=actor.user_id,
-        actor_is_assigned=_is_assigned(actor, wo),
+        actor_is_assigned=_is_assigned(actor, wo) if is_assigned is None else is_assigned,
         has_assignee=wo.lead_technician_id is not None,
         has_scheduled_start=wo.scheduled_start is not None,
         hold_reason=wo.hold_reason,
         resolution_notes=wo.resolution_notes,
-        unanswered_required_items=tuple(
-            wo.checklist.filter(is_required=True, value="").values_list("label", flat=True)
-        ),
+        unanswered_required_items=unanswered,
         requires_equipment=wo.requires_equipment,
         has_equipment=wo.equipment_id is not None,
         requires_signature=wo.requires_signature,
