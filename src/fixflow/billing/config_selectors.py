@@ -19,6 +19,7 @@ from fixflow.core.permissions import Actor, require
 
 from .choices import RateKind
 from .config_services import FIELD_ROLES, effective_currency
+from .inputs import as_id
 from .models import (
     BillingSettings,
     ClientBilling,
@@ -45,17 +46,8 @@ def require_read(actor: Actor) -> None:
         raise DomainError(ErrorCode.PERMISSION_DENIED, f"Your role ({actor.role.label}) may not see billing settings.")
 
 
-def _id(pk) -> int | None:
-    if isinstance(pk, bool):
-        return None
-    try:
-        return int(pk)
-    except (TypeError, ValueError):
-        return None
-
-
 def _one(qs: QuerySet, pk, what: str):
-    row = qs.filter(pk=_id(pk)).first() if _id(pk) is not None else None
+    row = qs.filter(pk=as_id(pk)).first() if as_id(pk) is not None else None
     if row is None:
         raise not_found(what)
     return row
@@ -155,7 +147,7 @@ def technician_list(*, actor: Actor) -> list[TechnicianRow]:
 
 def technician_get(*, actor: Actor, user_id) -> TechnicianRow:
     for row in technician_list(actor=actor):
-        if row.user_id == _id(user_id):
+        if row.user_id == as_id(user_id):
             return row
     raise not_found("Technician")
 
@@ -173,9 +165,9 @@ def rate_list(
     if organization_only:
         qs = qs.filter(price_list__isnull=True)
     elif price_list_id is not None:
-        qs = qs.filter(price_list_id=_id(price_list_id))
+        qs = qs.filter(price_list_id=as_id(price_list_id))
     if rate_class_id is not None:
-        qs = qs.filter(rate_class_id=_id(rate_class_id))
+        qs = qs.filter(rate_class_id=as_id(rate_class_id))
     if kind:
         qs = qs.filter(kind=kind)
     return qs.order_by("price_list_id", "rate_class_id", "kind", "id")
@@ -324,7 +316,7 @@ def contract_list(
 ) -> QuerySet[ServiceContract]:
     qs = contract_queryset(actor=actor)
     if client_id not in (None, ""):
-        qs = qs.filter(client_id=_id(client_id))
+        qs = qs.filter(client_id=as_id(client_id))
     if active is not None:
         qs = qs.filter(is_active=active)
     if q := (q or "").strip():

@@ -47,6 +47,7 @@ from fixflow.core.services import change_record_write, check_version, snapshot
 
 from . import calculations as calc
 from .choices import ZERO_RATE_CATEGORIES, ContractPeriod, RateKind, VatCategory
+from .inputs import as_id
 from .models import (
     BillingSettings,
     ClientBilling,
@@ -83,15 +84,6 @@ FIELD_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.TECHNICIAN)
 
 # ---------------------------------------------------------------------------------------------
 # parsing: each returns the cleaned value or raises VALIDATION on the field
-
-
-def _id(pk) -> int | None:
-    if isinstance(pk, bool):
-        return None
-    try:
-        return int(pk)
-    except (TypeError, ValueError):
-        return None
 
 
 def _label(field_name: str) -> str:
@@ -297,8 +289,8 @@ def _related(actor: Actor, model, pk, field_name: str, what: str, **conditions):
     if pk in (None, ""):
         return None
     row = (
-        model.objects.filter(organization_id=actor.organization_id, pk=_id(pk), **conditions).first()
-        if _id(pk) is not None
+        model.objects.filter(organization_id=actor.organization_id, pk=as_id(pk), **conditions).first()
+        if as_id(pk) is not None
         else None
     )
     if row is None:
@@ -313,9 +305,9 @@ def _related_many(actor: Actor, model, pks, field_name: str, what: str) -> list:
         raise validation(f"Send the {what} as a list of ids.", field=field_name)
     ids = []
     for pk in pks:
-        if _id(pk) is None:
+        if as_id(pk) is None:
             raise validation(f"Unknown {what} (id {pk}).", field=field_name)
-        ids.append(_id(pk))
+        ids.append(as_id(pk))
     rows = list(model.objects.filter(organization_id=actor.organization_id, pk__in=ids))
     found = {row.pk for row in rows}
     missing = [pk for pk in ids if pk not in found]
@@ -327,8 +319,8 @@ def _related_many(actor: Actor, model, pks, field_name: str, what: str) -> list:
 def _locked(actor: Actor, model, pk, what: str):
     """The row of the actor's organization, locked FOR UPDATE; NOT_FOUND otherwise."""
     row = (
-        model.objects.select_for_update().filter(organization_id=actor.organization_id, pk=_id(pk)).first()
-        if _id(pk) is not None
+        model.objects.select_for_update().filter(organization_id=actor.organization_id, pk=as_id(pk)).first()
+        if as_id(pk) is not None
         else None
     )
     if row is None:
@@ -736,9 +728,9 @@ def rate_class_delete(*, actor: Actor, rate_class_id) -> None:
 def _field_member(actor: Actor, user_id) -> Membership:
     member = (
         Membership.objects.select_related("user")
-        .filter(organization_id=actor.organization_id, user_id=_id(user_id), role__in=FIELD_ROLES)
+        .filter(organization_id=actor.organization_id, user_id=as_id(user_id), role__in=FIELD_ROLES)
         .first()
-        if _id(user_id) is not None
+        if as_id(user_id) is not None
         else None
     )
     if member is None:
@@ -896,7 +888,7 @@ def rates_replace(*, actor: Actor, price_list_id=None, rows: Iterable[RateRow]) 
         key = f"{row.kind}-{row.rate_class_id or 'default'}"
         if row.kind not in RateKind.values:
             raise validation(f"Unknown kind of rate {row.kind!r}.", field=f"{key}-unit_price")
-        if row.rate_class_id is not None and _id(row.rate_class_id) not in classes:
+        if row.rate_class_id is not None and as_id(row.rate_class_id) not in classes:
             raise validation(f"Unknown rate class (id {row.rate_class_id}).", field=f"{key}-unit_price")
         try:
             price = _decimal(row.unit_price, "unit_price", places=4, optional=True)
@@ -905,7 +897,7 @@ def rates_replace(*, actor: Actor, price_list_id=None, rows: Iterable[RateRow]) 
             raise validation(exc.message, field=f"{key}-{exc.field}") from None
         if price is None and cost is not None and cost != ZERO:
             raise validation("Enter the price per hour too, or clear the cost.", field=f"{key}-unit_price")
-        plan.append((classes.get(_id(row.rate_class_id)) if row.rate_class_id else None, row.kind, price, cost))
+        plan.append((classes.get(as_id(row.rate_class_id)) if row.rate_class_id else None, row.kind, price, cost))
     out = []
     for rate_class, kind, price, cost in plan:
         if price is None:
@@ -1358,7 +1350,7 @@ def _contract_values(actor: Actor, contract: ServiceContract, values: dict[str, 
     if equipment_ids is not None or "sites" in many:
         if equipment_ids is not None:
             _related_many(actor, Equipment, equipment_ids, "equipment", "equipment")
-            rows = list(Equipment.objects.filter(pk__in=[_id(pk) for pk in equipment_ids]).select_related("site"))
+            rows = list(Equipment.objects.filter(pk__in=[as_id(pk) for pk in equipment_ids]).select_related("site"))
         else:
             rows = list(contract.equipment.select_related("site"))
         for eq in rows:

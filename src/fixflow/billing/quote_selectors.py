@@ -18,17 +18,9 @@ from fixflow.core.permissions import Actor, require
 
 from . import calculations as calc
 from .choices import QuoteStatus
+from .inputs import as_id
 from .models import Quote, QuoteLine, TaxRate
 from .quote_services import today_for
-
-
-def _id(pk) -> int | None:
-    if isinstance(pk, bool):
-        return None
-    try:
-        return int(pk)
-    except (TypeError, ValueError):
-        return None
 
 
 def quote_queryset(*, actor: Actor) -> QuerySet[Quote]:
@@ -49,7 +41,7 @@ def quote_list(*, actor: Actor, status: str | None = None, client_id=None, q: st
     if status:
         qs = qs.filter(status=status)
     if client_id not in (None, ""):
-        qs = qs.filter(client_id=_id(client_id))
+        qs = qs.filter(client_id=as_id(client_id))
     if q:
         q = q.strip()
         qs = qs.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(client__name__icontains=q))
@@ -71,7 +63,7 @@ def quote_get(*, actor: Actor, pk) -> Quote:
             "organization",
             "created_by",
         )
-        .filter(pk=_id(pk))
+        .filter(pk=as_id(pk))
         .first()
     )
     if quote is None:
@@ -86,7 +78,7 @@ def quote_lines(*, quote: Quote) -> QuerySet[QuoteLine]:
 
 def quote_line_get(*, actor: Actor, pk) -> QuoteLine:
     """A line of a quote the actor may see; NOT_FOUND otherwise."""
-    line = QuoteLine.objects.filter(quote__in=quote_queryset(actor=actor), pk=_id(pk)).select_related("quote").first()
+    line = QuoteLine.objects.filter(quote__in=quote_queryset(actor=actor), pk=as_id(pk)).select_related("quote").first()
     if line is None:
         raise not_found("Quote line")
     return line
